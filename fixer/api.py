@@ -1,0 +1,209 @@
+"""The library API the CLI, the review UI and the bot share: plan files, render, write.
+
+    options = make_options(load_config())
+    result = plan_paths(["deploy/"], options)
+    for plan in result.plans:
+        if plan.changed:
+            write_file(plan.path, plan.source.encode(plan.new_text))
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from transforms import Inventory, rules_for
+from transforms.quantities import parse_quantity  # noqa: F401  (re-exported for integrations)
+
+from .config import Config, check_rule_ids
+from .errors import ConfigError, InputError
+from .files import Candidate, discover
+from .loader import parse
+from .planner import Change, FilePlan, Options, Reported, plan_text, render_subset
+from .source import decode
+from .workloads import objects
+
+__all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_bytes",
+           "render_subset", "write_file", "collect_inventory"]
+
+
+@dataclass
+class RunResult:
+    plans: list[FilePlan] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[FilePlan]:
+        return [p for p in self.plans if p.error is not None]
+
+    @property
+    def changed(self) -> list[FilePlan]:
+        return [p for p in self.plans if p.changed]
+
+    def findings(self) -> list[Reported]:
+        """Every finding, namespace-level ones once per namespace."""
+        out, seen = [], set()
+        for plan in self.plans:
+            for rep in plan.findings:
+                if rep.finding.facet == "namespace":
+                    key = (rep.rule, rep.finding.message)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                out.append(rep)
+        return out
+
+
+def make_options(config: Config, profile: str | None = None, select: Iterable[str] = (),
+                 ignore: Iterable[str] = (), unsafe_fixes: bool | None = None) -> Options:
+    """Options from the configuration file, overridden by command-line choices."""
+    select, ignore = tuple(select) or config.select, tuple(ignore) + config.ignore
+    check_rule_ids(select + ignore, "--select/--ignore")
+    chosen_profile = profile or config.profile
+    rules = rules_for(chosen_profile, list(select), list(ignore))
+    if not rules:
+        raise ConfigError("no rules selected")
+    return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
+                   config.settings, config.custom_resources)
+
+
+_INVENTORY_MARKERS = (b"RoleBinding", b"NetworkPolicy", b"ResourceQuota")
+
+
+def collect_inventory(sources: Iterable[tuple[str, bytes]]) -> Inventory:
+    """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run."""
+    inv = Inventory()
+    for path, raw in sources:
+        if not any(m in raw for m in _INVENTORY_MARKERS):
+            continue
+        try:
+            docs = parse(decode(raw).text)
+        except InputError:
+            continue
+        for doc in docs:
+            for _, obj in objects(doc.data):
+                _inventory_object(inv, obj, f"{path}:{doc.line}")
+    return inv
+
+
+def _inventory_object(inv: Inventory, obj: dict, where: str) -> None:
+    kind = obj.get("kind")
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    ns = meta.get("namespace")
+    if kind == "NetworkPolicy":
+        inv.network_policies.add(ns)
+    elif kind == "ResourceQuota":
+        inv.resource_quotas.add(ns)
+    elif kind in ("RoleBinding", "ClusterRoleBinding"):
+        role = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+        label = f"{where} {kind}/{meta.get('name')} -> {role.get('kind')}/{role.get('name')}"
+        for subject in obj.get("subjects") or []:
+            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount":
+                sns = subject.get("namespace") or (ns if kind == "RoleBinding" else None)
+                inv.bindings.setdefault((sns, str(subject.get("name"))), label)
+
+
+def read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except IsADirectoryError:
+        raise InputError("is a directory", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+
+
+# --- running over many files (optionally in worker processes) ---------------------------------------
+_worker_state: tuple[Options, Inventory] | None = None
+
+
+def _init_worker(options: Options, inventory: Inventory) -> None:
+    global _worker_state
+    import gc
+
+    gc.disable()  # short-lived workers: the cyclic collector only costs time on large node trees
+    _worker_state = (options, inventory)
+
+
+def _plan_candidate(cand: Candidate) -> FilePlan:
+    assert _worker_state is not None
+    options, inventory = _worker_state
+    if cand.error:
+        return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
+    if cand.note:
+        return FilePlan(cand.path, note=cand.note)
+    try:
+        raw = read_file(cand.path)
+    except InputError as exc:
+        return FilePlan(cand.path, error=exc)
+    return plan_text(cand.path, raw, options, inventory)
+
+
+def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
+               progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process."""
+    candidates = discover(paths, excludes)
+    readable = []
+    for cand in candidates:
+        if not cand.error and not cand.note:
+            try:
+                readable.append((cand.path, read_file(cand.path)))
+            except InputError:
+                pass
+    inventory = collect_inventory(readable)
+    del readable
+    if jobs == 0:
+        jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
+    result = RunResult()
+    if jobs <= 1 or len(candidates) < 2:
+        _init_worker(options, inventory)
+        try:
+            for i, cand in enumerate(candidates):
+                result.plans.append(_plan_candidate(cand))
+                if progress:
+                    progress(i + 1, len(candidates))
+        finally:
+            import gc
+
+            gc.enable()
+        return result
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(options, inventory)) as pool:
+        for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
+            result.plans.append(plan)
+            if progress:
+                progress(i + 1, len(candidates))
+    return result
+
+
+def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
+    """Plan one stream (stdin): its own bindings and policies form the inventory."""
+    return plan_text(name, raw, options, collect_inventory([(name, raw)]))
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Replace ``path`` atomically (temp file + rename in the same folder), keeping its mode.
+
+    A symbolic link stays a link: its target is rewritten.
+    """
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target) or "."
+    mode = os.stat(target).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,244 @@
+"""The ``kfix`` command: a thin layer over ``fixer.api``.
+
+Exit codes: 0 nothing left to do; 1 changes proposed but not written, or findings that could not be
+fixed remain; 2 usage or configuration error, or some input could not be processed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Harden Kubernetes manifests in place, keeping every byte you wrote outside the edit.")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Profile(str, Enum):
+    baseline = "baseline"
+    restricted = "restricted"
+    hardened = "hardened"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kfix {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """kfix: Kubernetes manifest auto-remediation."""
+
+
+def _split(values: Optional[List[str]]) -> list[str]:
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+
+
+class Run:
+    """Options shared by every command, resolved once."""
+
+    def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color):
+        from .api import make_options
+        from .config import env_no_color, load_config
+        from .errors import ConfigError
+
+        try:
+            self.config = load_config(config)
+            self.options = make_options(self.config, profile.value if profile else None, _split(select),
+                                        _split(ignore), True if unsafe_fixes else None)
+        except ConfigError as exc:
+            _fail(str(exc))
+        self.excludes = tuple(_split(exclude)) + self.config.exclude
+        self.jobs = jobs
+        self.quiet = quiet
+        self.color = not no_color and not env_no_color() and sys.stdout.isatty()
+
+    def plan(self, paths: list[str]):
+        from .api import RunResult, plan_bytes, plan_paths
+
+        if paths == ["-"]:
+            raw = sys.stdin.buffer.read()
+            return RunResult([plan_bytes("-", raw, self.options)])
+        if "-" in paths:
+            _fail("'-' (stdin) cannot be combined with other paths")
+        show = (lambda done, total: _progress(done, total)) if sys.stderr.isatty() and not self.quiet else None
+        result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show)
+        if show:
+            sys.stderr.write("\r\033[K")
+        return result
+
+    def report_problems(self, result) -> None:
+        for plan in result.plans:
+            if plan.error is not None:
+                typer.echo(f"error: {plan.error}", err=True)
+            elif plan.note and not self.quiet:
+                typer.echo(f"note: {plan.path}: {plan.note}", err=True)
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 50 and (done % 25 == 0 or done == total):
+        sys.stderr.write(f"\rkfix: {done}/{total} files")
+        sys.stderr.flush()
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"kfix: {message}", err=True)
+    raise typer.Exit(2)
+
+
+# Options shared by the commands (typer reads the defaults as declarations).
+PATHS = typer.Argument(..., help="Files or directories ('-' reads one stream from stdin).")
+PROFILE = typer.Option(None, "--profile", help="Rule profile (default: hardened).")
+SELECT = typer.Option(None, "--select", help="Only these rules (comma-separated or repeated).")
+IGNORE = typer.Option(None, "--ignore", help="Skip these rules.")
+UNSAFE = typer.Option(False, "--unsafe-fixes", help="Also override values a person wrote explicitly.")
+CONFIG = typer.Option(None, "--config", help="Configuration file (default: .kfix.yaml or [tool.kfix], searched upward).")
+EXCLUDE = typer.Option(None, "--exclude", help="Glob of paths to skip (repeatable).")
+JOBS = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: all cores for large inputs).")
+QUIET = typer.Option(False, "--quiet", "-q", help="Only errors and the summary.")
+NO_COLOR = typer.Option(False, "--no-color", help="Never colour the output.")
+
+
+def _exit_code(result, remaining: bool) -> int:
+    if result.errors:
+        return 2
+    return 1 if remaining else 0
+
+
+def _unfixed(result, written: bool) -> bool:
+    """Whether anything is left to do after this run."""
+    for rep in result.findings():
+        if rep.status in ("unsafe", "report", "unfixable"):
+            return True
+        if rep.status == "fix" and not written:
+            return True
+    return False
+
+
+@app.command()
+def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "--format", help="Output format."),
+         profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+         ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+         exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+         no_color: bool = NO_COLOR) -> None:
+    """Report findings (rule, file, line, resource, container, safe/unsafe/report-only)."""
+    from . import report
+
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    result = run.plan(paths)
+    run.report_problems(result)
+    findings = result.findings()
+    out = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[format]
+    sys.stdout.write(out(findings))
+    open_findings = [f for f in findings if f.status != "exempt"]
+    if not quiet and format is Format.text:
+        typer.echo(f"{len(open_findings)} findings in {len({f.file for f in open_findings})} files", err=True)
+    raise typer.Exit(_exit_code(result, bool(open_findings)))
+
+
+def _apply(paths, write, check, run: Run) -> int:
+    from . import report
+    from .api import write_file
+    from .diffs import colorize, unified_diff
+
+    result = run.plan(paths)
+    run.report_problems(result)
+    stream = paths == ["-"]
+    written = False
+    for plan in result.plans:
+        if not plan.changed or plan.source is None:
+            if stream and plan.source is not None and plan.error is None and not check:
+                sys.stdout.buffer.write(plan.source.encode())
+            continue
+        new_bytes = plan.source.encode(plan.new_text)
+        if stream and not check and write is not False:
+            sys.stdout.buffer.write(new_bytes)
+            written = True
+        elif write and not check:
+            try:
+                write_file(plan.path, new_bytes)
+                written = True
+            except OSError as exc:
+                from .errors import InputError
+
+                plan.error = InputError(f"cannot write: {exc.strerror or exc}", path=plan.path)
+                typer.echo(f"error: {plan.error}", err=True)
+        elif check:
+            if not run.quiet:
+                typer.echo(f"would change: {plan.path}", err=True)
+        else:
+            bom = "\ufeff" if plan.source.bom else ""
+            diff = unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
+            sys.stdout.write(colorize(diff) if run.color else diff)
+    sys.stdout.flush()
+    done = written or (stream and not check and write is not False)
+    typer.echo(report.summary(result, done), err=True)
+    return _exit_code(result, _unfixed(result, done))
+
+
+@app.command()
+def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write", "-w", help="Rewrite the files in place."),
+          check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if anything would change."),
+          profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+          no_color: bool = NO_COLOR) -> None:
+    """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout."""
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    raise typer.Exit(_apply(paths, write, check, run))
+
+
+@app.command()
+def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+         ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+         exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+         no_color: bool = NO_COLOR) -> None:
+    """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    if paths == ["-"]:
+        from .api import plan_bytes
+        from .diffs import unified_diff
+
+        plan = plan_bytes("-", sys.stdin.buffer.read(), run.options)
+        if plan.error:
+            typer.echo(f"error: {plan.error}", err=True)
+            raise typer.Exit(2)
+        if plan.changed:
+            sys.stdout.write(unified_diff("stdin", plan.source.text, plan.new_text))
+        raise typer.Exit(1 if plan.changed or any(r.status != "exempt" for r in plan.findings) else 0)
+    raise typer.Exit(_apply(paths, False, False, run))
+
+
+@app.command()
+def rules() -> None:
+    """List the rules with their profiles and fixes."""
+    from .report import rules_table
+
+    sys.stdout.write(rules_table())
+
+
+def main() -> None:
+    """Console entry point; ``--version`` answers before anything heavy is imported."""
+    if sys.argv[1:] == ["--version"]:
+        print(f"kfix {__version__}")
+        return
+    os.environ.setdefault("TYPER_USE_RICH", "0")
+    app(prog_name="kfix")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

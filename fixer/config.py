@@ -1,0 +1,140 @@
+"""Configuration: ``.kfix.yaml`` or ``[tool.kfix]`` in pyproject.toml, found upward from a directory."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from transforms import BY_ID, PROFILES, Settings
+from transforms.quantities import parse_quantity
+
+from .errors import ConfigError
+from .workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
+
+KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
+        "resources", "writable-paths", "allowed-capabilities", "custom-resources"}
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str = "hardened"
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    exclude: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+    custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
+    source: str | None = None
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        candidate = folder / ".kfix.yaml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.kfix" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return pyproject
+    return None
+
+
+def load_config(path: str | None = None, start: Path | None = None) -> Config:
+    """Read the configuration file (explicit, or found upward from ``start``); defaults when none."""
+    found = Path(path) if path else find_config((start or Path.cwd()).resolve())
+    if found is None:
+        return Config()
+    try:
+        text = found.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{found}: cannot read configuration: {exc.strerror}") from None
+    try:
+        if found.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+                import tomli as tomllib  # type: ignore[no-redef]
+            raw = tomllib.loads(text).get("tool", {}).get("kfix", {})
+        else:
+            raw = yaml.safe_load(text) or {}
+    except Exception as exc:
+        raise ConfigError(f"{found}: invalid configuration: {str(exc).splitlines()[0]}") from None
+    return parse_config(raw, str(found))
+
+
+def _list(raw: dict, key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _int(raw: dict, key: str, default: int, where: str) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: '{key}' must be a non-negative integer")
+    return value
+
+
+def parse_config(raw: Any, where: str = "configuration") -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: configuration must be a mapping")
+    unknown = set(raw) - KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(KEYS))})")
+    profile = raw.get("profile", "hardened")
+    if profile not in PROFILES:
+        raise ConfigError(f"{where}: profile must be one of {', '.join(PROFILES)}")
+    select, ignore = _list(raw, "select", where), _list(raw, "ignore", where)
+    check_rule_ids(select + ignore, where)
+    base = Settings()
+    res = raw.get("resources", {}) or {}
+    if not isinstance(res, dict) or set(res) - {"requests", "limits"}:
+        raise ConfigError(f"{where}: 'resources' takes 'requests' and 'limits'")
+    sections = {}
+    for section in ("requests", "limits"):
+        values = dict(getattr(base, section))
+        given = res.get(section, {}) or {}
+        if not isinstance(given, dict) or set(given) - {"cpu", "memory"}:
+            raise ConfigError(f"{where}: 'resources.{section}' takes 'cpu' and 'memory'")
+        for name, value in given.items():
+            if value is not None and parse_quantity(value) is None:
+                raise ConfigError(f"{where}: resources.{section}.{name}: '{value}' is not a Kubernetes quantity")
+            values[name] = None if value is None else str(value)
+        sections[section] = values
+    writable = _list(raw, "writable-paths", where) if "writable-paths" in raw else base.writable_paths
+    for p in writable:
+        if not p.startswith("/"):
+            raise ConfigError(f"{where}: writable path '{p}' must be absolute")
+    settings = replace(base, run_as_user=_int(raw, "run-as-user", base.run_as_user, where),
+                       run_as_group=_int(raw, "run-as-group", base.run_as_group, where),
+                       fs_group=_int(raw, "fs-group", base.fs_group, where),
+                       requests=sections["requests"], limits=sections["limits"], writable_paths=writable,
+                       allowed_capabilities=_list(raw, "allowed-capabilities", where)
+                       if "allowed-capabilities" in raw else base.allowed_capabilities)
+    custom = list(DEFAULT_CUSTOM_RESOURCES)
+    for entry in raw.get("custom-resources", []) or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) or \
+                not isinstance(entry.get("pod-path"), str) or set(entry) - {"kind", "pod-path", "api-group"}:
+            raise ConfigError(f"{where}: each custom-resources entry needs 'kind' and 'pod-path' "
+                              "(and optionally 'api-group')")
+        custom.append(CustomResource(entry["kind"], tuple(entry["pod-path"].split(".")), entry.get("api-group")))
+    unsafe = raw.get("unsafe-fixes", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
+    return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where)
+
+
+def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:
+    bad = [i for i in ids if i not in BY_ID]
+    if bad:
+        raise ConfigError(f"{where}: unknown rule(s): {', '.join(bad)} (see 'kfix rules')")
+
+
+def env_no_color() -> bool:
+    return "NO_COLOR" in os.environ

@@ -1,0 +1,81 @@
+"""Which files a run reads: YAML files under the given paths, minus excludes and chart templates."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+YAML_SUFFIXES = (".yaml", ".yml")
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".terraform"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to process, or one to mention and pass over (``note``) or report (``error``)."""
+
+    path: str
+    note: str | None = None
+    error: str | None = None
+
+
+def chart_root(path: Path) -> Path | None:
+    """The Helm chart directory a file's ``templates/`` folder belongs to, if any."""
+    for parent in path.parents:
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return parent.parent
+    return None
+
+
+def _excluded(path: str, excludes: tuple[str, ...]) -> bool:
+    norm = path.replace(os.sep, "/")
+    return any(fnmatch.fnmatch(norm, g) or fnmatch.fnmatch(os.path.basename(norm), g) or
+               fnmatch.fnmatch(norm, f"*/{g}") or fnmatch.fnmatch(norm, f"{g}/*") or
+               fnmatch.fnmatch(norm, f"*/{g}/*") for g in excludes)
+
+
+def discover(paths: list[str], excludes: tuple[str, ...] = ()) -> list[Candidate]:
+    """Files to process in a stable order; explicit file arguments are taken whatever their suffix."""
+    out: list[Candidate] = []
+    seen: set[str] = set()
+
+    def add(c: Candidate) -> None:
+        if c.path not in seen:
+            seen.add(c.path)
+            out.append(c)
+
+    for arg in paths:
+        if os.path.islink(arg) and not os.path.exists(arg):
+            add(Candidate(arg, error="broken symbolic link"))
+            continue
+        if os.path.isdir(arg):
+            for dirpath, dirnames, filenames in os.walk(arg, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
+                                     and not _excluded(os.path.join(dirpath, d), excludes))
+                for name in sorted(filenames):
+                    if not name.endswith(YAML_SUFFIXES):
+                        continue
+                    full = os.path.join(dirpath, name)
+                    if _excluded(full, excludes):
+                        continue
+                    add(_candidate(full))
+        elif os.path.exists(arg) or os.path.islink(arg):
+            if not _excluded(arg, excludes):
+                add(_candidate(arg))
+        else:
+            add(Candidate(arg, error="no such file or directory"))
+    return out
+
+
+def _candidate(path: str) -> Candidate:
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            why = "symbolic link loop" if exc.errno == 40 else "broken symbolic link"
+            return Candidate(path, error=why)
+    chart = chart_root(Path(path))
+    if chart is not None:
+        return Candidate(path, note=f"Helm chart template (chart {chart}); not edited as YAML")
+    return Candidate(path)

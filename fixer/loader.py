@@ -1,0 +1,195 @@
+"""Parse YAML into node trees (with exact positions) and plain data, in one libyaml pass.
+
+libyaml's composer gives every node its start/end character offsets; the safe constructor builds
+plain Python data from the same nodes, so locating nodes costs no second parse. This module also
+refuses input that cannot be handled safely: duplicate keys, alias bombs and runaway nesting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import InputError
+
+try:  # libyaml binding: fast and gives marks; the pure-Python parser is a slow but exact fallback
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 500
+MAX_EXPANDED_NODES = 200_000
+_SUSPICIOUS_NESTING = re.compile(r"\n {400,}\S|(?:-[ \t]+){100,}")
+
+
+class DuplicateKeyError(ConstructorError):
+    pass
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loader that rejects duplicate keys and never rewrites nodes while merging ``<<``."""
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict:  # type: ignore[override]
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(None, None, f"expected a mapping node, but found {node.id}", node.start_mark)
+        mapping: dict = {}
+        for key_node, value_node in _merged_pairs(node):
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise ConstructorError("while constructing a mapping", node.start_mark,
+                                       "found unhashable key", key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        explicit = [k for k, _ in node.value if k.tag != MERGE_TAG]
+        if len(explicit) > 1:
+            seen: set = set()
+            for key_node in explicit:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return mapping
+
+
+def _merged_pairs(node: MappingNode) -> list[tuple[Node, Node]]:
+    """The pairs of a mapping with ``<<`` merges expanded (explicit keys win), nodes unchanged."""
+    if not any(k.tag == MERGE_TAG for k, _ in node.value):
+        return node.value
+    merged: list[tuple[Node, Node]] = []
+    explicit: list[tuple[Node, Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != MERGE_TAG:
+            explicit.append((key_node, value_node))
+        elif isinstance(value_node, MappingNode):
+            merged.extend(_merged_pairs(value_node))
+        elif isinstance(value_node, SequenceNode):
+            for sub in reversed(value_node.value):
+                if not isinstance(sub, MappingNode):
+                    raise ConstructorError("while constructing a mapping", node.start_mark,
+                                           "a merge key needs mappings", sub.start_mark)
+                merged.extend(_merged_pairs(sub))
+        else:
+            raise ConstructorError("while constructing a mapping", node.start_mark,
+                                   "a merge key needs a mapping or a list of mappings", value_node.start_mark)
+    return merged + explicit
+
+
+@dataclass
+class Document:
+    """One YAML document: its root node (positions) and its plain data."""
+
+    index: int
+    node: Node | None
+    data: Any
+    shared: dict[int, int] = field(default_factory=dict)  # id(node) -> number of references, only >1
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1 if self.node is not None else 1
+
+
+def parse(text: str) -> list[Document]:
+    """Parse every document of ``text``; raise InputError (with a line) for unsafe or invalid input."""
+    if _SUSPICIOUS_NESTING.search(text) or text.count("[") + text.count("{") > 400:
+        _check_depth(text)
+    loader = _Loader(text)
+    docs: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            has_anchor = "&" in text
+            shared = _shared_nodes(node) if has_anchor and node is not None else {}
+            data = loader.construct_document(node)
+            docs.append(Document(len(docs), node, data, shared))
+    except DuplicateKeyError as exc:
+        raise InputError(f"{exc.problem}: kfix does not guess which one counts", _line(exc)) from None
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", _line(exc)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError("YAML nested too deeply") from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+def load_data(text: str) -> list[Any]:
+    """Plain data of every document (used to verify a rewrite)."""
+    return [d.data for d in parse(text)]
+
+
+def _line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _check_depth(text: str) -> None:
+    """Measure nesting with the (non-recursive) event parser before the recursive composer runs."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep; refusing to process",
+                                     event.start_mark.line + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", _line(exc)) from None
+
+
+def _shared_nodes(root: Node) -> dict[int, int]:
+    """Nodes referenced more than once (anchors with aliases); refuse alias bombs and cycles."""
+    counts: dict[int, int] = {}
+    expanded: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            on_path.discard(nid)
+            children = _children(node)
+            size = 1 + sum(expanded[id(c)] for c in children)
+            if size > MAX_EXPANDED_NODES:
+                raise InputError("aliases expand to more than "
+                                 f"{MAX_EXPANDED_NODES} nodes (an alias bomb?); refusing to process",
+                                 node.start_mark.line + 1)
+            expanded[nid] = size
+            continue
+        counts[nid] = counts.get(nid, 0) + 1
+        if nid in on_path:
+            raise InputError("recursive alias; refusing to process", node.start_mark.line + 1)
+        if counts[nid] > 1:
+            continue
+        on_path.add(nid)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                raise InputError("recursive alias; refusing to process", child.start_mark.line + 1)
+            stack.append((child, False))
+    return {nid: n for nid, n in counts.items() if n > 1}
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        out: list[Node] = []
+        for k, v in node.value:
+            out.append(k)
+            out.append(v)
+        return out
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def is_scalar(node: Node) -> bool:
+    return isinstance(node, ScalarNode)

@@ -1,0 +1,126 @@
+"""Edit operations on plain data paths: the contract between rules and editing backends.
+
+Rules say *what* changes as a list of these operations on paths inside a document; a backend
+(YAML source edits, Helm values edits) decides *how* to write them. ``apply`` performs them on plain
+data, which gives the data a rewrite must re-parse to.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Union
+
+Path = tuple  # of str (mapping keys) and int (sequence indexes)
+
+
+@dataclass(frozen=True)
+class Set:
+    """Set ``path`` to ``value``, creating missing parent mappings; replaces an existing value."""
+
+    path: Path
+    value: Any
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append ``value`` to the list at ``path`` (created when missing).
+
+    With ``unique_key``, nothing happens when an item with the same value for that key exists;
+    without it, nothing happens when an equal item exists.
+    """
+
+    path: Path
+    value: Any
+    unique_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove the mapping key at ``path``."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Remove every item equal to ``value`` from the list at ``path``."""
+
+    path: Path
+    value: Any
+
+
+Op = Union[Set, Append, Delete, Discard]
+
+
+def get(data: Any, path: Path, default: Any = None) -> Any:
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(data, list) or key >= len(data):
+                return default
+        elif not isinstance(data, dict) or key not in data:
+            return default
+        data = data[key]
+    return data
+
+
+def _parent(data: Any, path: Path, create: bool) -> Any:
+    for key in path[:-1]:
+        if isinstance(key, int):
+            data = data[key]
+            continue
+        if not isinstance(data.get(key), (dict, list)):
+            if not create:
+                return None
+            data[key] = {}
+        data = data[key]
+    return data
+
+
+def is_noop(data: Any, op: Op) -> bool:
+    """Would ``op`` leave ``data`` as it is?"""
+    if isinstance(op, Set):
+        marker = object()
+        current = get(data, op.path, marker)
+        return current is not marker and current == op.value and type(current) is type(op.value)
+    if isinstance(op, Append):
+        items = get(data, op.path)
+        return isinstance(items, list) and _has_item(items, op)
+    if isinstance(op, Delete):
+        parent = get(data, op.path[:-1])
+        return not (isinstance(parent, dict) and op.path[-1] in parent)
+    items = get(data, op.path)
+    return not (isinstance(items, list) and op.value in items)
+
+
+def _has_item(items: list, op: Append) -> bool:
+    if op.unique_key is None:
+        return op.value in items
+    want = op.value.get(op.unique_key)
+    return any(isinstance(i, dict) and i.get(op.unique_key) == want for i in items)
+
+
+def apply_one(data: Any, op: Op) -> None:
+    """Perform ``op`` on ``data`` in place."""
+    if is_noop(data, op):
+        return
+    if isinstance(op, Set):
+        _parent(data, op.path, True)[op.path[-1]] = copy.deepcopy(op.value)
+    elif isinstance(op, Append):
+        parent = _parent(data, op.path, True)
+        if not isinstance(parent.get(op.path[-1]), list):
+            parent[op.path[-1]] = []
+        parent[op.path[-1]].append(copy.deepcopy(op.value))
+    elif isinstance(op, Delete):
+        del _parent(data, op.path, False)[op.path[-1]]
+    else:
+        items = get(data, op.path)
+        items[:] = [i for i in items if i != op.value]
+
+
+def apply(data: Any, ops: list[Op]) -> Any:
+    """A copy of ``data`` with ``ops`` performed (aliased objects stay shared, as a re-parse has them)."""
+    out = copy.deepcopy(data)
+    for op in ops:
+        apply_one(out, op)
+    return out

@@ -1,0 +1,263 @@
+"""Plan one file: run the rules on every pod, group accepted fixes into changes, render and verify.
+
+A *change* is one rule applied to one pod or container: the unit a reviewer accepts or rejects.
+Rendering any subset of a file's changes goes through the same verification, so review, apply and
+the bot write only text that re-parses to exactly the intended data.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms import Finding, Fix, Inventory, Pod, Rule, Settings
+from transforms.exemptions import exempt_ids, exempted_by
+
+from . import ops as O
+from .errors import EditUnsupported, InputError, VerificationError
+from .loader import Document, parse
+from .source import SourceText, decode
+from .workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
+from .yamledit import Editor, apply_splices
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run checks and fixes (from the command line and the configuration file)."""
+
+    rules: tuple[Rule, ...]
+    profile: str = "hardened"
+    unsafe_fixes: bool = False
+    settings: Settings = field(default_factory=Settings)
+    custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
+
+
+@dataclass
+class Reported:
+    """A finding with where it is and what became of it.
+
+    status: "fix" (a safe fix, or an unsafe one with --unsafe-fixes, in a change), "unsafe" (unsafe fix
+    not applied), "report" (no automatic fix), "exempt" (opted out), "unfixable" (cannot be edited safely).
+    """
+
+    finding: Finding
+    file: str
+    line: int
+    resource: str
+    status: str
+    note: str = ""
+    change_id: str | None = None
+
+    @property
+    def rule(self) -> str:
+        return self.finding.rule
+
+
+@dataclass
+class Change:
+    """One rule applied to one pod or container; ``ops`` are performed together or not at all."""
+
+    id: str
+    rule: str
+    fix: Fix
+    doc: int
+    resource: str
+    container: str | None
+    line: int
+    ops: list[O.Op]
+    messages: list[str]
+
+
+@dataclass
+class FilePlan:
+    """Everything kfix knows about one file after planning."""
+
+    path: str
+    source: SourceText | None = None
+    findings: list[Reported] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    new_text: str | None = None  # with every change applied (None: nothing to change)
+    error: InputError | None = None
+    note: str | None = None  # skipped with a note (not an error)
+    kubernetes: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None and self.source is not None and self.new_text != self.source.text
+
+
+def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory) -> FilePlan:
+    plan = FilePlan(path)
+    try:
+        plan.source = decode(raw)
+        text = plan.source.text
+        if not text.strip():
+            raise InputError("empty file", 1)
+        try:
+            docs = parse(text)
+        except InputError as exc:
+            if "{{" in text and exc.message.startswith("invalid YAML"):
+                raise InputError("Helm template syntax ({{ }}) in a plain YAML file; point kfix at the chart "
+                                 "directory instead", exc.line) from None
+            raise
+        _plan_docs(plan, text, docs, options, inventory)
+    except InputError as exc:
+        plan.error = exc.located(path)
+    except VerificationError as exc:
+        plan.error = InputError(f"internal check failed, file not written: {exc.message}", exc.line, path)
+    return plan
+
+
+def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options, inventory: Inventory) -> None:
+    for doc in docs:
+        sites = list(pod_sites(doc.data, options.custom_resources))
+        if not sites:
+            if isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data:
+                plan.kubernetes = True
+            continue
+        plan.kubernetes = True
+        working = copy.deepcopy(doc.data)
+        for site in sites:
+            _run_rules(plan, doc, site, working, options, inventory)
+    plan.changes = _editable(plan, text, docs)
+    if plan.changes:
+        plan.new_text = render(text, docs, plan.changes)
+
+
+def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
+               inventory: Inventory) -> None:
+    annotations: dict = {}
+    for meta_path in (site.object_path + ("metadata",), site.meta_path):
+        ann = O.get(doc.data, meta_path + ("annotations",))
+        if isinstance(ann, dict):
+            annotations.update(ann)
+    exempt = exempt_ids(annotations)
+    pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
+              options.settings, inventory)
+    changes: dict[tuple, Change] = {}
+    for rule in options.rules:
+        for finding in rule.check(pod):
+            line = _line_of(doc, finding.path)
+            rep = Reported(finding, plan.path, line, site.resource, "report")
+            plan.findings.append(rep)
+            by = exempted_by(finding, exempt)
+            if by:
+                rep.status, rep.note = "exempt", f"exempted by {by}"
+                continue
+            if finding.fix is Fix.REPORT or not finding.ops:
+                continue
+            if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
+                rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
+                continue
+            key = (site.path, finding.rule, finding.container)
+            change = changes.get(key)
+            if change is None:
+                cid = f"{doc.index}:{'.'.join(map(str, site.path))}:{finding.rule}:{finding.container or ''}"
+                change = changes[key] = Change(cid, finding.rule, finding.fix, doc.index, site.resource,
+                                               finding.container, line, [], [])
+            elif finding.fix is Fix.UNSAFE:
+                change.fix = Fix.UNSAFE
+            change.ops.extend(finding.ops)
+            change.messages.append(finding.message)
+            rep.status, rep.change_id = "fix", change.id
+            for op in finding.ops:
+                O.apply_one(working, op)
+    plan.changes.extend(changes.values())
+
+
+def _line_of(doc: Document, path: tuple) -> int:
+    """Line of the deepest existing node on ``path`` (1-based)."""
+    node = doc.node
+    line = doc.line
+    from yaml.nodes import MappingNode, SequenceNode
+
+    for key in path:
+        if isinstance(node, MappingNode):
+            nxt = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and key < len(node.value):
+            nxt = node.value[key]
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node = nxt
+        line = node.start_mark.line + 1
+    return line
+
+
+def _editable(plan: FilePlan, text: str, docs: list[Document]) -> list[Change]:
+    """Drop the changes the editing backend cannot express (reported as unfixable)."""
+    by_doc: dict[int, list[Change]] = {}
+    for change in plan.changes:
+        by_doc.setdefault(change.doc, []).append(change)
+    keep: list[Change] = []
+    for index, changes in by_doc.items():
+        editor = Editor(text, docs[index])
+        try:
+            editor.splices([op for c in changes for op in c.ops])
+            keep.extend(changes)
+            continue
+        except EditUnsupported:
+            pass
+        good: list[Change] = []
+        for change in changes:
+            try:
+                editor.splices([op for c in good + [change] for op in c.ops])
+                good.append(change)
+            except EditUnsupported as exc:
+                _mark_unfixable(plan, change, exc)
+        keep.extend(good)
+    return keep
+
+
+def _mark_unfixable(plan: FilePlan, change: Change, exc: EditUnsupported) -> None:
+    for rep in plan.findings:
+        if rep.change_id == change.id:
+            rep.status, rep.change_id = "unfixable", None
+            rep.note = f"cannot be edited safely: {exc.message}" + (f" (line {exc.line})" if exc.line else "")
+
+
+def render(text: str, docs: list[Document], changes: list[Change]) -> str:
+    """The text with ``changes`` applied, verified to re-parse to exactly the intended data."""
+    splices = []
+    expected = [d.data for d in docs]
+    by_doc: dict[int, list[O.Op]] = {}
+    for change in changes:
+        by_doc.setdefault(change.doc, []).extend(change.ops)
+    for index, doc_ops in by_doc.items():
+        splices.extend(Editor(text, docs[index]).splices(doc_ops))
+        expected[index] = O.apply(docs[index].data, doc_ops)
+    splices.sort(key=lambda s: (s[0], s[1]))
+    new_text = apply_splices(text, splices)
+    verify(new_text, expected)
+    return new_text
+
+
+def verify(new_text: str, expected: list[Any]) -> None:
+    """Re-parse the rewrite and compare with the intended data; a mismatch is never written."""
+    try:
+        actual = [d.data for d in parse(new_text)]
+    except InputError as exc:
+        raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.line) from None
+    if actual != expected:
+        raise VerificationError(explain_mismatch(expected, actual))
+
+
+def explain_mismatch(expected: Any, actual: Any) -> str:
+    try:
+        from deepdiff import DeepDiff
+
+        return "rewrite differs from the intended data: " + str(DeepDiff(expected, actual, verbose_level=2))[:500]
+    except Exception:  # pragma: no cover - deepdiff is a dependency; keep the message useful anyway
+        return "rewrite differs from the intended data"
+
+
+def render_subset(plan: FilePlan, change_ids: set[str]) -> str:
+    """The file's text with only the chosen changes applied (for review), verified."""
+    assert plan.source is not None
+    text = plan.source.text
+    chosen = [c for c in plan.changes if c.id in change_ids]
+    if not chosen:
+        return text
+    return render(text, parse(text), chosen)

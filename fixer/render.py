@@ -1,0 +1,93 @@
+"""Render small pieces of YAML (new keys, list items, scalars) in a given layout style."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Style:
+    """Layout of the place new text goes.
+
+    step: indentation added per nested mapping; seq_offset: columns from a key to the ``-`` of its
+    block sequence (0 = flush with the key); item_offset: columns from ``-`` to an item's keys.
+    """
+
+    step: int = 2
+    seq_offset: int = 0
+    item_offset: int = 2
+    flow: bool = False
+
+    def with_item_offset(self, offset: int) -> "Style":
+        return replace(self, item_offset=max(offset, 2))
+
+
+_FLOW_UNSAFE = set(",[]{}#&*!|>'\"%@`")
+
+
+@lru_cache(maxsize=512)
+def _scalar(kind: type, value: Any, in_flow: bool) -> str:
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind in (int, float):
+        return repr(value)
+    dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9, allow_unicode=True)
+    dumped = dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
+    if "\n" in dumped or (in_flow and dumped[:1] not in "'\"" and _FLOW_UNSAFE & set(dumped)):
+        return json.dumps(value, ensure_ascii=False)
+    return dumped
+
+
+def scalar(value: Any, in_flow: bool = False) -> str:
+    """A scalar as YAML: plain where that reads back as the same value, quoted otherwise."""
+    return _scalar(type(value), value, in_flow)
+
+
+def flow(value: Any, style: Style | None = None) -> str:
+    """Any value in flow style: ``{a: 1, b: [x]}``."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{" + ", ".join(f"{scalar(k, True)}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value, True)
+
+
+def render_entries(entries: dict, indent: int, style: Style) -> list[str]:
+    """Block mapping entries at column ``indent`` (lines without line endings)."""
+    pad = " " * indent
+    lines: list[str] = []
+    for key, value in entries.items():
+        k = scalar(key)
+        if isinstance(value, dict) and value:
+            lines.append(f"{pad}{k}:")
+            lines.extend(render_entries(value, indent + style.step, style))
+        elif isinstance(value, list) and value:
+            lines.append(f"{pad}{k}:")
+            lines.extend(render_items(value, indent + style.seq_offset, style))
+        else:
+            lines.append(f"{pad}{k}: {flow(value)}")
+    return lines
+
+
+def render_items(items: list, dash_col: int, style: Style) -> list[str]:
+    """Block sequence items with their ``-`` at column ``dash_col``."""
+    pad = " " * dash_col
+    lines: list[str] = []
+    for item in items:
+        if isinstance(item, dict) and item:
+            sub = render_entries(item, dash_col + style.item_offset, style)
+            first = sub[0][dash_col + style.item_offset:]
+            lines.append(pad + "-" + " " * (style.item_offset - 1) + first)
+            lines.extend(sub[1:])
+        else:
+            lines.append(f"{pad}- {flow(item)}")
+    return lines

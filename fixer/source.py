@@ -1,0 +1,49 @@
+"""Bytes in, text out, and back: the encoding facts (BOM, line ending) a rewrite must keep."""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+from .errors import InputError
+
+_BOM = codecs.BOM_UTF8
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A decoded YAML file. ``text`` has no BOM; ``encode`` puts back exactly what was there."""
+
+    text: str
+    bom: bool
+
+    def encode(self, text: str | None = None) -> bytes:
+        body = (self.text if text is None else text).encode("utf-8")
+        return _BOM + body if self.bom else body
+
+
+def decode(raw: bytes) -> SourceText:
+    """Decode UTF-8 (with or without BOM); anything else is an InputError with its line."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise InputError("not UTF-8 (UTF-16/32 byte order mark); kfix reads UTF-8 only", 1)
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise InputError("binary file (contains a NUL byte)", raw.count(b"\n", 0, nul) + 1)
+    bom = raw.startswith(_BOM)
+    body = raw[3:] if bom else raw
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not valid UTF-8 (byte 0x{body[exc.start]:02x})", line) from None
+    return SourceText(text, bom)
+
+
+def line_ending_at(text: str, pos: int) -> str:
+    """The line ending used by the line containing ``pos`` (or the nearest one before it)."""
+    nl = text.find("\n", pos)
+    if nl < 0:
+        nl = text.rfind("\n", 0, pos)
+    if nl < 0:
+        return "\n"
+    return "\r\n" if nl > 0 and text[nl - 1] == "\r" else "\n"

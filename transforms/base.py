@@ -1,0 +1,162 @@
+"""What every rule shares: the pod view it reads, the findings it returns, its metadata.
+
+A rule reads plain data (the pod spec, its containers, its metadata) and returns findings; a
+finding may carry ``fixer.ops`` operations that make the pod compliant. Rules never see text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable, Iterator
+
+from fixer.ops import Op
+
+PROFILES = ("baseline", "restricted", "hardened")
+
+
+class Fix(str, Enum):
+    """How a finding is fixed: by adding what is missing, by overriding a person's value, or not."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    REPORT = "report-only"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with one pod or container (``facet`` names which part of the rule)."""
+
+    rule: str
+    facet: str
+    message: str
+    fix: Fix
+    path: tuple  # where in the document the problem is (for its line number)
+    container: str | None = None
+    ops: tuple[Op, ...] = ()
+    checks: frozenset[str] = frozenset()  # other tools' check ids ("checkov:CKV_K8S_20", ...)
+
+
+@dataclass
+class Container:
+    """A container entry: which list it is in, its index, its data and its path in the document."""
+
+    list_key: str  # containers | initContainers | ephemeralContainers
+    index: int
+    path: tuple
+    data: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", f"{self.list_key}[{self.index}]"))
+
+    @property
+    def security_context(self) -> dict:
+        sc = self.data.get("securityContext")
+        return sc if isinstance(sc, dict) else {}
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.list_key == "ephemeralContainers"
+
+
+@dataclass
+class Settings:
+    """Rule configuration (from .kfix.yaml / [tool.kfix]); defaults follow RULES.md."""
+
+    run_as_user: int = 10001
+    run_as_group: int = 10001
+    fs_group: int = 10001
+    requests: dict = field(default_factory=lambda: {"cpu": "100m", "memory": "128Mi"})
+    limits: dict = field(default_factory=lambda: {"cpu": "1", "memory": "512Mi"})
+    writable_paths: tuple[str, ...] = ("/tmp",)
+    allowed_capabilities: tuple[str, ...] = ("NET_BIND_SERVICE",)
+
+
+@dataclass
+class Inventory:
+    """Facts gathered across all files of a run (rules that look beyond one pod read these)."""
+
+    bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
+    network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
+    resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
+
+
+@dataclass
+class Pod:
+    """The view of one pod a rule reads: data only, with paths so findings can carry operations."""
+
+    doc: dict  # the whole object (working copy: earlier rules' accepted fixes are visible)
+    path: tuple  # path of the pod spec in the document
+    meta_path: tuple  # path of the pod's metadata (labels/annotations of the pod itself)
+    kind: str
+    name: str
+    namespace: str | None
+    profile: str
+    settings: Settings
+    inventory: "Inventory" = field(default_factory=lambda: Inventory())
+
+    @property
+    def bound_service_accounts(self) -> dict:
+        return self.inventory.bindings
+
+    @property
+    def spec(self) -> dict:
+        node: Any = self.doc
+        for key in self.path:
+            node = node[key]
+        return node
+
+    @property
+    def metadata(self) -> dict:
+        node: Any = self.doc
+        for key in self.meta_path:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
+
+    @property
+    def security_context(self) -> dict:
+        sc = self.spec.get("securityContext")
+        return sc if isinstance(sc, dict) else {}
+
+    @property
+    def windows(self) -> bool:
+        os_ = self.spec.get("os")
+        return isinstance(os_, dict) and os_.get("name") == "windows"
+
+    def containers(self) -> Iterator[Container]:
+        spec = self.spec
+        for list_key in ("initContainers", "containers", "ephemeralContainers"):
+            items = spec.get(list_key)
+            if isinstance(items, list):
+                for i, c in enumerate(items):
+                    if isinstance(c, dict):
+                        yield Container(list_key, i, self.path + (list_key, i), c)
+
+
+class Rule:
+    """Base of every rule: metadata plus ``check``.
+
+    ``checks`` maps a facet name to the other tools' check ids it corresponds to, so their
+    exemption annotations are honoured and results can be compared.
+    """
+
+    id: str = ""
+    summary: str = ""
+    level: str = "container"  # or "pod"
+    profiles: tuple[str, ...] = ("hardened",)
+    safe_fix: str = ""
+    unsafe_fix: str = ""
+    checks: dict[str, tuple[str, ...]] = {}
+
+    def check(self, pod: Pod) -> Iterable[Finding]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finding(self, facet: str, message: str, fix: Fix, path: tuple, container: Container | None = None,
+                ops: Iterable[Op] = ()) -> Finding:
+        return Finding(self.id, facet, message, fix, path, container.name if container else None,
+                       tuple(ops), frozenset(self.checks.get(facet, ())))
+
+
+def sc_path(owner_path: tuple) -> tuple:
+    return owner_path + ("securityContext",)

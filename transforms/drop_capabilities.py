@@ -1,0 +1,52 @@
+"""drop-capabilities: drop ALL capabilities; add back none but NET_BIND_SERVICE (practice 7)."""
+
+from fixer.ops import Append, Discard
+
+from .base import Fix, Pod, Rule, sc_path
+
+# Capabilities the PSS baseline level still allows a container to add.
+BASELINE_CAPS = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                           "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
+
+
+def cap_name(value: object) -> str:
+    return str(value).upper().removeprefix("CAP_")
+
+
+class DropCapabilities(Rule):
+    id = "drop-capabilities"
+    summary = "capabilities.drop contains ALL; no added capabilities but NET_BIND_SERVICE"
+    level = "container"
+    profiles = ("baseline", "restricted", "hardened")
+    safe_fix = "add drop: [ALL] (or ALL to an existing drop list)"
+    unsafe_fix = "remove added capabilities other than NET_BIND_SERVICE"
+    checks = {
+        "drop-all": ("checkov:CKV_K8S_37", "checkov:CKV_K8S_28", "kube-linter:drop-net-raw-capability",
+                     "polaris:insecureCapabilities"),
+        "added": ("checkov:CKV_K8S_25", "checkov:CKV_K8S_39", "polaris:dangerousCapabilities"),
+        "kept": ("checkov:CKV_K8S_25",),
+    }
+
+    def check(self, pod: Pod):
+        if pod.windows:
+            return
+        baseline = pod.profile == "baseline"
+        allowed = BASELINE_CAPS if baseline else frozenset(map(cap_name, pod.settings.allowed_capabilities))
+        for c in pod.containers():
+            caps = c.security_context.get("capabilities")
+            caps = caps if isinstance(caps, dict) else {}
+            base = sc_path(c.path) + ("capabilities",)
+            drop = caps.get("drop") if isinstance(caps.get("drop"), list) else []
+            if not baseline and "ALL" not in map(cap_name, drop):
+                yield self.finding("drop-all", f"container {c.name} does not drop ALL capabilities", Fix.SAFE,
+                                   base, c, [Append(base + ("drop",), "ALL")])
+            added = caps.get("add") if isinstance(caps.get("add"), list) else []
+            bad = [cap for cap in added if cap_name(cap) not in allowed or cap_name(cap) == "ALL"]
+            if bad:
+                names = ", ".join(map(str, bad))
+                yield self.finding("added", f"container {c.name} adds capabilities {names}", Fix.UNSAFE,
+                                   base + ("add",), c, [Discard(base + ("add",), cap) for cap in bad])
+            kept = [cap for cap in added if cap not in bad]
+            if kept and not baseline:
+                yield self.finding("kept", f"container {c.name} adds {', '.join(map(str, kept))} (allowed by the "
+                                   "restricted profile; scanners may still flag it)", Fix.REPORT, base + ("add",), c)

@@ -1,0 +1,52 @@
+"""Opt-outs written on a resource: kfix's own annotation and those of other scanners.
+
+``kfix.dev/ignore: "rule-a,rule-b"`` (or ``all``); checkov ``checkov.io/skipN: CKV_K8S_20=why``;
+kube-linter ``ignore-check.kube-linter.io/<check>``; Polaris ``polaris.fairwinds.com/<check>-exempt``
+and ``polaris.fairwinds.com/exempt``. Each rule facet lists the other tools' check ids it matches.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import Finding
+
+KFIX_ANNOTATION = "kfix.dev/ignore"
+_CHECKOV = re.compile(r"^checkov\.io/skip\d*$")
+_POLARIS = "polaris.fairwinds.com/"
+
+
+def exempt_ids(annotations: dict) -> frozenset[str]:
+    """Every rule or check id the annotations exempt, as "tool:id" ("kfix:all", "polaris:*", ...)."""
+    out: set[str] = set()
+    for key, value in annotations.items():
+        key, text = str(key), str(value)
+        if key == KFIX_ANNOTATION:
+            out.update("kfix:" + part.strip() for part in text.split(",") if part.strip())
+        elif _CHECKOV.match(key):
+            out.add("checkov:" + text.split("=", 1)[0].strip())
+        elif key.startswith("ignore-check.kube-linter.io/"):
+            out.add("kube-linter:" + key.split("/", 1)[1])
+        elif key == "kube-linter.io/ignore-all":
+            out.add("kube-linter:*")
+        elif key == _POLARIS + "exempt" and text.lower() == "true":
+            out.add("polaris:*")
+        elif key.startswith(_POLARIS) and key.endswith("-exempt") and text.lower() == "true":
+            out.add("polaris:" + key[len(_POLARIS):-len("-exempt")])
+    return frozenset(out)
+
+
+def exempted_by(finding: Finding, ids: frozenset[str]) -> str | None:
+    """The exemption that covers ``finding``, if any."""
+    if not ids:
+        return None
+    for own in ("kfix:all", f"kfix:{finding.rule}"):
+        if own in ids:
+            return own
+    for check in sorted(finding.checks):
+        if check in ids:
+            return check
+        tool = check.split(":", 1)[0]
+        if f"{tool}:*" in ids:
+            return f"{tool}:*"
+    return None
