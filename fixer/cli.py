@@ -231,6 +231,23 @@ def rules() -> None:
     sys.stdout.write(rules_table())
 
 
+def _register_extensions() -> None:
+    """Commands that live in their own modules (review, git/PR) attach themselves to ``app``."""
+    import importlib
+
+    for name in ("cli_review", "cli_git"):
+        try:
+            module = importlib.import_module(f"fixer.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"fixer.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console entry point; ``--version`` answers before anything heavy is imported."""
     if sys.argv[1:] == ["--version"]:

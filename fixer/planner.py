@@ -137,7 +137,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
               options.settings, inventory)
     changes: dict[tuple, Change] = {}
     for rule in options.rules:
-        for finding in rule.check(pod):
+        for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, site.resource, "report")
             plan.findings.append(rep)
