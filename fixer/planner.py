@@ -134,7 +134,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             annotations.update(ann)
     exempt = exempt_ids(annotations)
     pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
-              options.settings, inventory)
+              options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     for rule in options.rules:
         for finding in list(rule.check(pod)):  # the rule reads data that its fixes change

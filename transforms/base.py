@@ -95,6 +95,7 @@ class Pod:
     profile: str
     settings: Settings
     inventory: "Inventory" = field(default_factory=lambda: Inventory())
+    unsafe_fixes: bool = False  # whether this run applies unsafe fixes (a rule may rely on its own)
 
     @property
     def bound_service_accounts(self) -> dict:

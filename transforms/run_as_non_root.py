@@ -32,7 +32,8 @@ class RunAsNonRoot(Rule):
             if sc.get("runAsUser") == 0:
                 ops.append(Set(sc_path(c.path) + ("runAsUser",), s.run_as_user))
             if ops:
-                root_containers.append(c.name)
+                if not pod.unsafe_fixes:
+                    root_containers.append(c.name)
                 yield self.finding("container-root", f"container {c.name} explicitly runs as root", Fix.UNSAFE,
                                    sc_path(c.path), c, ops)
             elif isinstance(sc.get("runAsUser"), int) and 0 < sc["runAsUser"] < 10000:
