@@ -1,0 +1,49 @@
+"""The shared corpus (when present beside the project): rewrite it twice and judge it with fidelity-check.
+
+Skipped from a plain clone; CI has ../shared beside the project and runs it.
+"""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus" / "manifests"
+CHECKER = SHARED / "tools" / "fidelity-check"
+FAULTS = ("broken", "comment_lost", "eol_comment_lost", "reindented", "mixed_eol", "nonidempotent",
+          "touched_unparseable", "missing", "schema_broken")
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir() or not CHECKER.is_file(), reason="shared corpus not present")
+
+
+def _kfix(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fixer.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe-fixes"])
+def test_corpus_fidelity(tmp_path: Path, unsafe: bool) -> None:
+    extra = ["--unsafe-fixes"] if unsafe else []
+    fixed, again = tmp_path / "fixed", tmp_path / "again"
+    shutil.copytree(CORPUS, fixed)
+    first = _kfix("apply", "--write", "--quiet", *extra, str(fixed))
+    assert first.returncode in (1, 2), first.stderr  # findings to fix by hand remain; 3 files have duplicate keys
+    assert "Traceback" not in first.stderr
+    errors = [line for line in first.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3 and all("duplicate key" in e for e in errors), errors
+    shutil.copytree(fixed, again)
+    _kfix("apply", "--write", "--quiet", *extra, str(again))
+    judge = runpy.run_path(str(CHECKER))["judge"]
+    counts, examples = judge(str(CORPUS), str(fixed), str(again))
+    assert {k: counts[k] for k in FAULTS} == dict.fromkeys(FAULTS, 0), examples
+    assert counts["changed"] > 380
+    # The only "collateral" the checker counts is a writable /tmp emptyDir added where the pod had no
+    # `volumes` list (or the container no `volumeMounts`): new keys it does not expect, see README.
+    for example in examples.get("collateral", []):
+        paths = example.split(": ", 1)[1].split("; ")
+        assert all(p.endswith(("/volumes", "/volumeMounts")) for p in paths), example
