@@ -62,6 +62,13 @@ class Run:
                                         _split(ignore), True if unsafe_fixes else None)
         except ConfigError as exc:
             _fail(str(exc))
+        except (TypeError, ValueError, AttributeError) as exc:  # a malformed value config.py did not expect
+            from pathlib import Path
+
+            from .config import find_config
+
+            where = config or find_config(Path.cwd().resolve()) or "configuration"
+            _fail(f"{where}: invalid configuration: {type(exc).__name__}: {_one_line(exc)}")
         self.excludes = tuple(_split(exclude)) + self.config.exclude
         self.jobs = jobs
         self.quiet = quiet
@@ -77,20 +84,30 @@ class Run:
             _fail("'-' (stdin) cannot be combined with other paths")
         show = (lambda done, total: _progress(done, total)) if sys.stderr.isatty() and not self.quiet else None
         result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show)
-        if show:
+        if _progress_shown:
             sys.stderr.write("\r\033[K")
         return result
 
     def report_problems(self, result) -> None:
         for plan in result.plans:
             if plan.error is not None:
-                typer.echo(f"error: {plan.error}", err=True)
+                typer.echo(f"error: {_one_line(plan.error)}", err=True)
             elif plan.note and not self.quiet:
                 typer.echo(f"note: {plan.path}: {plan.note}", err=True)
 
 
+def _one_line(message: object) -> str:
+    """One problem, one line (a YAML library message may span several)."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+_progress_shown = False
+
+
 def _progress(done: int, total: int) -> None:
+    global _progress_shown
     if total >= 50 and (done % 25 == 0 or done == total):
+        _progress_shown = True
         sys.stderr.write(f"\rkfix: {done}/{total} files")
         sys.stderr.flush()
 
@@ -165,7 +182,7 @@ def _apply(paths, write, check, run: Run) -> int:
                 sys.stdout.buffer.write(plan.source.encode())
             continue
         new_bytes = plan.source.encode(plan.new_text)
-        if stream and not check and write is not False:
+        if stream and not check:  # '-' is a filter: the fixed stream goes to stdout, with or without --write
             sys.stdout.buffer.write(new_bytes)
             written = True
         elif write and not check:
@@ -185,7 +202,7 @@ def _apply(paths, write, check, run: Run) -> int:
             diff = unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
             sys.stdout.write(colorize(diff) if run.color else diff)
     sys.stdout.flush()
-    done = written or (stream and not check and write is not False)
+    done = written or (stream and not check)
     typer.echo(report.summary(result, done), err=True)
     return _exit_code(result, _unfixed(result, done))
 
@@ -196,9 +213,22 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
           profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
           ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
           exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-          no_color: bool = NO_COLOR) -> None:
+          no_color: bool = NO_COLOR,
+          branch: Optional[str] = typer.Option(None, "--branch", help="With --write: commit the fixes on this new "
+                                               "branch (made from HEAD); your checkout and working tree stay as they are."),
+          commit_message: Optional[str] = typer.Option(None, "--commit-message", help="Message of the --branch commit."),
+          author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
+                                               "(default: kfix <kfix@users.noreply.github.com>).")) -> None:
     """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout."""
+    if branch is None and (commit_message is not None or author is not None):
+        _fail("--commit-message and --author go with --branch")
+    if branch is not None and (not write or check):
+        _fail("--branch needs --write (and not --check)")
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    if branch is not None:
+        from .cli_git import apply_to_branch
+
+        raise typer.Exit(apply_to_branch(paths, run, branch, commit_message, author))
     raise typer.Exit(_apply(paths, write, check, run))
 
 
@@ -231,10 +261,16 @@ def rules() -> None:
     sys.stdout.write(rules_table())
 
 
+_extensions: list[str] = []
+
+
 def _register_extensions() -> None:
     """Commands that live in their own modules (review, git/PR) attach themselves to ``app``."""
     import importlib
 
+    if _extensions:
+        return
+    _extensions.append("loaded")
     for name in ("cli_review", "cli_git"):
         try:
             module = importlib.import_module(f"fixer.{name}")
@@ -245,17 +281,17 @@ def _register_extensions() -> None:
         module.register(app)
 
 
-_register_extensions()
-
-
 def main() -> None:
     """Console entry point; ``--version`` answers before anything heavy is imported."""
     if sys.argv[1:] == ["--version"]:
         print(f"kfix {__version__}")
         return
     os.environ.setdefault("TYPER_USE_RICH", "0")
+    _register_extensions()
     app(prog_name="kfix")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - ``python -m fixer.cli``: run the importable module's app
+    from fixer.cli import main as _main
+
+    _main()

@@ -26,7 +26,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 200_000
-_SUSPICIOUS_NESTING = re.compile(r"\n {400,}\S|(?:-[ \t]+){100,}")
+_ANCHOR = re.compile(r"&[^\s&,\[\]{}]")
+_DEEP_INDENT = " " * 400  # cheap signs that nesting may be deep enough to need a real depth check
+_DASH_CHAIN = "- " * 60
 
 
 class DuplicateKeyError(ConstructorError):
@@ -40,12 +42,15 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         if not isinstance(node, MappingNode):
             raise ConstructorError(None, None, f"expected a mapping node, but found {node.id}", node.start_mark)
         mapping: dict = {}
-        for key_node, value_node in _merged_pairs(node):
+        pairs = _merged_pairs(node)
+        for key_node, value_node in pairs:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 raise ConstructorError("while constructing a mapping", node.start_mark,
                                        "found unhashable key", key_node.start_mark)
             mapping[key] = self.construct_object(value_node, deep=deep)
+        if pairs is node.value and len(mapping) == len(pairs):
+            return mapping  # no merge key and no key twice: the common case
         explicit = [k for k, _ in node.value if k.tag != MERGE_TAG]
         if len(explicit) > 1:
             seen: set = set()
@@ -96,14 +101,14 @@ class Document:
 
 def parse(text: str) -> list[Document]:
     """Parse every document of ``text``; raise InputError (with a line) for unsafe or invalid input."""
-    if _SUSPICIOUS_NESTING.search(text) or text.count("[") + text.count("{") > 400:
+    if _DEEP_INDENT in text or _DASH_CHAIN in text or text.count("[") + text.count("{") > 400:
         _check_depth(text)
     loader = _Loader(text)
     docs: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            has_anchor = "&" in text
+            has_anchor = _ANCHOR.search(text) is not None
             shared = _shared_nodes(node) if has_anchor and node is not None else {}
             data = loader.construct_document(node)
             docs.append(Document(len(docs), node, data, shared))

@@ -7,9 +7,10 @@ the bot write only text that re-parses to exactly the intended data.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
+
+from yaml.nodes import MappingNode, SequenceNode
 
 from transforms import Finding, Fix, Inventory, Pod, Rule, Settings
 from transforms.exemptions import exempt_ids, exempted_by
@@ -117,12 +118,12 @@ def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options
                 plan.kubernetes = True
             continue
         plan.kubernetes = True
-        working = copy.deepcopy(doc.data)
+        working = O.clone(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
-    plan.changes = _editable(plan, text, docs)
+    plan.changes, edits = _editable(plan, text, docs)
     if plan.changes:
-        plan.new_text = render(text, docs, plan.changes)
+        plan.new_text = _finish(text, docs, edits)
 
 
 def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
@@ -167,35 +168,39 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
 
 
 def _line_of(doc: Document, path: tuple) -> int:
-    """Line of the deepest existing node on ``path`` (1-based)."""
-    node = doc.node
-    line = doc.line
-    from yaml.nodes import MappingNode, SequenceNode
+    """Line of the deepest existing node on ``path`` (1-based); lookups are cached per document."""
+    cache = doc.__dict__.setdefault("_lines", {})
+    if path in cache:
+        return cache[path][1]
+    if not path:
+        cache[path] = (doc.node, doc.line)
+        return doc.line
+    _line_of(doc, path[:-1])
+    node, line = cache[path[:-1]]
+    key = path[-1]
+    nxt = None
+    if isinstance(node, MappingNode):
+        nxt = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    elif isinstance(node, SequenceNode) and isinstance(key, int) and key < len(node.value):
+        nxt = node.value[key]
+    cache[path] = (nxt, nxt.start_mark.line + 1) if nxt is not None else (None, line)
+    return cache[path][1]
 
-    for key in path:
-        if isinstance(node, MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-        elif isinstance(node, SequenceNode) and isinstance(key, int) and key < len(node.value):
-            nxt = node.value[key]
-        else:
-            nxt = None
-        if nxt is None:
-            break
-        node = nxt
-        line = node.start_mark.line + 1
-    return line
 
+def _editable(plan: FilePlan, text: str, docs: list[Document]) -> tuple[list[Change], dict]:
+    """Drop the changes the editing backend cannot express (reported as unfixable).
 
-def _editable(plan: FilePlan, text: str, docs: list[Document]) -> list[Change]:
-    """Drop the changes the editing backend cannot express (reported as unfixable)."""
+    Returns the kept changes and, per document, the splices and expected data for all of them.
+    """
     by_doc: dict[int, list[Change]] = {}
     for change in plan.changes:
         by_doc.setdefault(change.doc, []).append(change)
     keep: list[Change] = []
+    edits: dict[int, tuple[list, Any]] = {}
     for index, changes in by_doc.items():
         editor = Editor(text, docs[index])
         try:
-            editor.splices([op for c in changes for op in c.ops])
+            edits[index] = editor.edit([op for c in changes for op in c.ops])
             keep.extend(changes)
             continue
         except EditUnsupported:
@@ -203,12 +208,14 @@ def _editable(plan: FilePlan, text: str, docs: list[Document]) -> list[Change]:
         good: list[Change] = []
         for change in changes:
             try:
-                editor.splices([op for c in good + [change] for op in c.ops])
+                edits[index] = editor.edit([op for c in good + [change] for op in c.ops])
                 good.append(change)
             except EditUnsupported as exc:
                 _mark_unfixable(plan, change, exc)
+        if not good:
+            edits.pop(index, None)
         keep.extend(good)
-    return keep
+    return keep, edits
 
 
 def _mark_unfixable(plan: FilePlan, change: Change, exc: EditUnsupported) -> None:
@@ -220,14 +227,19 @@ def _mark_unfixable(plan: FilePlan, change: Change, exc: EditUnsupported) -> Non
 
 def render(text: str, docs: list[Document], changes: list[Change]) -> str:
     """The text with ``changes`` applied, verified to re-parse to exactly the intended data."""
-    splices = []
-    expected = [d.data for d in docs]
     by_doc: dict[int, list[O.Op]] = {}
     for change in changes:
         by_doc.setdefault(change.doc, []).extend(change.ops)
-    for index, doc_ops in by_doc.items():
-        splices.extend(Editor(text, docs[index]).splices(doc_ops))
-        expected[index] = O.apply(docs[index].data, doc_ops)
+    edits = {index: Editor(text, docs[index]).edit(doc_ops) for index, doc_ops in by_doc.items()}
+    return _finish(text, docs, edits)
+
+
+def _finish(text: str, docs: list[Document], edits: dict[int, tuple[list, Any]]) -> str:
+    splices = []
+    expected = [d.data for d in docs]
+    for index, (doc_splices, data) in edits.items():
+        splices.extend(doc_splices)
+        expected[index] = data
     splices.sort(key=lambda s: (s[0], s[1]))
     new_text = apply_splices(text, splices)
     verify(new_text, expected)

@@ -61,11 +61,15 @@ class Editor:
         self.text = text
         self.doc = doc
         self.root = _Ctx(doc.node, None, None, bool(getattr(doc.node, "flow_style", False)))
-        self._node_ctx: dict[int, _Ctx] = {}
+        self._keys: dict[int, dict] = {}
 
     # ---- public -------------------------------------------------------------------------------
     def splices(self, op_list: list[O.Op]) -> list[Splice]:
         """Splices for ``op_list`` (applied in order); EditUnsupported when one cannot be expressed."""
+        return self.edit(op_list)[0]
+
+    def edit(self, op_list: list[O.Op]) -> tuple[list[Splice], Any]:
+        """Splices for ``op_list`` and the data the edited document must re-parse to."""
         model = _Model()
         data = _Overlay(self.doc.data)
         shared: dict[int, _Shared] = {}
@@ -77,7 +81,7 @@ class Editor:
             data.apply(op)
         for group in shared.values():
             self._check_shared(group)
-        return self._render(model)
+        return self._render(model), data.result()
 
     # ---- planning -------------------------------------------------------------------------------
     def _plan(self, model: _Model, op: O.Op, shared: dict[int, _Shared]) -> None:
@@ -186,13 +190,11 @@ class Editor:
             return self._ctx_for(node.value[key], ctx, None)
         if not isinstance(node, MappingNode) or isinstance(key, int):
             return None
-        merged = False
-        for k, v in node.value:
-            if k.tag == MERGE_TAG:
-                merged = True
-                continue
-            if self._key_data(k) == key:
-                return self._ctx_for(v, ctx, k)
+        index = self._key_index(node)
+        hit = index.get(key)
+        if hit is not None:
+            return self._ctx_for(hit[1], ctx, hit[0])
+        merged = MERGE_TAG in index
         if merged and key in (O.get(self._data_for(ctx), ()) or {}):
             raise EditUnsupported(f"'{key}' is inherited through a merge key (<<); edit it at its anchor",
                                   _line(node))
@@ -209,6 +211,19 @@ class Editor:
                 keys.append(self._key_data(c.key))
             c = c.parent
         return O.get(self.doc.data, tuple(reversed(keys)))
+
+    def _key_index(self, node: MappingNode) -> dict:
+        """Explicit keys of a mapping -> (key node, value node), built once per node."""
+        index = self._keys.get(id(node))
+        if index is None:
+            index = {}
+            for k, v in node.value:
+                if k.tag == MERGE_TAG:
+                    index[MERGE_TAG] = None
+                else:
+                    index.setdefault(self._key_data(k), (k, v))
+            self._keys[id(node)] = index
+        return index
 
     def _ctx_for(self, node: Node, parent: _Ctx, key: Node | None) -> _Ctx:
         flow = parent.flow or bool(getattr(node, "flow_style", False))
@@ -539,10 +554,11 @@ class _Overlay:
 
     def apply(self, op: O.Op) -> None:
         if self._data is None:
-            import copy
-
-            self._data = copy.deepcopy(self._base)
+            self._data = O.clone(self._base)
         O.apply_one(self._data, op)
+
+    def result(self) -> Any:
+        return self._base if self._data is None else self._data
 
 
 def _merge_adjacent(splices: list[Splice]) -> list[Splice]:

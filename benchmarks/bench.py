@@ -1,0 +1,90 @@
+"""kfix throughput against a plain libyaml load of the same files, and start-up time.
+
+Builds a corpus of at least 5,000 documents from samples/ and the golden test inputs, then reports,
+in one run (so the machine's noise hits every figure alike):
+  - load:   PyYAML CSafeLoader, load_all of every file, single process (the reference, 1.0x)
+  - kfix apply --write, one process (--jobs 1), as a ratio to load
+  - kfix apply --write, all cores (--jobs 0), as a ratio to load
+  - kfix --version start-up, and kfix scan (read-only) for comparison
+Usage: python benchmarks/bench.py [--docs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / "samples", ROOT / "tests" / "golden" / "cases"]
+
+
+def build_corpus(target: Path, min_docs: int) -> tuple[int, int]:
+    files = [p for src in SOURCES for p in sorted(src.rglob("*.y*ml"))]
+    usable = []
+    for p in files:
+        try:
+            docs = [d for d in yaml.load_all(p.read_bytes(), Loader=yaml.CSafeLoader) if d is not None]
+        except yaml.YAMLError:
+            continue
+        if docs:
+            usable.append((p, len(docs)))
+    total_docs = n_files = copy = 0
+    while total_docs < min_docs:
+        for p, n in usable:
+            dest = target / f"copy{copy:03d}" / p.parent.name / p.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest)
+            total_docs += n
+            n_files += 1
+        copy += 1
+    return n_files, total_docs
+
+
+def time_load(root: Path) -> float:
+    paths = sorted(root.rglob("*.y*ml"))
+    start = time.perf_counter()
+    for p in paths:
+        list(yaml.load_all(p.read_bytes(), Loader=yaml.CSafeLoader))
+    return time.perf_counter() - start
+
+
+def time_cmd(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=5000)
+    args = parser.parse_args()
+    kfix = [sys.executable, "-m", "fixer"]
+    exe = shutil.which("kfix", path=str(Path(sys.executable).parent)) or shutil.which("kfix")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "corpus"
+        n_files, n_docs = build_corpus(base, args.docs)
+        load = min(time_load(base) for _ in range(3))
+        results = {}
+        for label, extra in (("apply --write --jobs 1", ["--jobs", "1"]), ("apply --write --jobs 0", ["--jobs", "0"])):
+            work = Path(tmp) / label.replace(" ", "_")
+            shutil.copytree(base, work)
+            results[label] = time_cmd([*kfix, "apply", "--write", "--quiet", *extra, str(work)])
+        results["scan --jobs 1"] = time_cmd([*kfix, "scan", "--quiet", "--jobs", "1", str(base)])
+        startup = min(time_cmd([exe or "kfix", "--version"]) for _ in range(10))
+    print(f"corpus: {n_files} files, {n_docs} documents; {os.cpu_count()} cores")
+    print(f"{'CSafeLoader load (reference)':32s} {load:7.3f} s   1.00x")
+    for label, seconds in results.items():
+        print(f"{'kfix ' + label:32s} {seconds:7.3f} s   {seconds / load:5.2f}x")
+    print(f"{'kfix --version start-up':32s} {startup:7.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m fixer``: the kfix command."""
+
+from fixer.cli import main
+
+main()
