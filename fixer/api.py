@@ -87,10 +87,16 @@ def collect_inventory(sources: Iterable[tuple[str, bytes]]) -> Inventory:
     return inv
 
 
+def _namespace(value: object) -> str | None:
+    """A namespace as the pod side spells it (``PodSite.namespace``): a string, or None when unset."""
+    return str(value) if value else None
+
+
 def _inventory_object(inv: Inventory, obj: dict, where: str) -> None:
+    """Record one object; malformed fields (wrong types) are skipped, never an error."""
     kind = obj.get("kind")
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    ns = meta.get("namespace")
+    ns = _namespace(meta.get("namespace"))
     if kind == "NetworkPolicy":
         inv.network_policies.add(ns)
     elif kind == "ResourceQuota":
@@ -98,9 +104,10 @@ def _inventory_object(inv: Inventory, obj: dict, where: str) -> None:
     elif kind in ("RoleBinding", "ClusterRoleBinding"):
         role = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
         label = f"{where} {kind}/{meta.get('name')} -> {role.get('kind')}/{role.get('name')}"
-        for subject in obj.get("subjects") or []:
+        subjects = obj.get("subjects")
+        for subject in subjects if isinstance(subjects, list) else []:
             if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount":
-                sns = subject.get("namespace") or (ns if kind == "RoleBinding" else None)
+                sns = _namespace(subject.get("namespace")) or (ns if kind == "RoleBinding" else None)
                 inv.bindings.setdefault((sns, str(subject.get("name"))), label)
 
 
@@ -137,7 +144,27 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         raw = read_file(cand.path)
     except InputError as exc:
         return FilePlan(cand.path, error=exc)
-    return plan_text(cand.path, raw, options, inventory)
+    return _plan_safely(cand.path, raw, options, inventory)
+
+
+def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory) -> FilePlan:
+    """``plan_text``, with an unexpected exception (a kfix bug) turned into this file's error.
+
+    One file that trips a bug is reported (file:line, never a traceback) and left untouched; the run
+    goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
+    """
+    try:
+        return plan_text(path, raw, options, inventory)
+    except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
+        if os.environ.get("KFIX_DEBUG"):
+            raise
+        import traceback
+
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" in {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        return FilePlan(path, error=InputError(f"internal error, file left untouched (a kfix bug, please report "
+                                               f"it with this file): {detail}{where}", 1, path))
 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
@@ -182,7 +209,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
 
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
     """Plan one stream (stdin): its own bindings and policies form the inventory."""
-    return plan_text(name, raw, options, collect_inventory([(name, raw)]))
+    return _plan_safely(name, raw, options, collect_inventory([(name, raw)]))
 
 
 def write_file(path: str, data: bytes) -> None:

@@ -17,10 +17,21 @@ def display_path(path: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as git sees them: split after each LF only. str.splitlines would also split at U+2028,
+    NEL, a lone CR... (which a YAML file may hold inside a quoted scalar) and git apply would reject
+    the diff."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
     name = display_path(path)
     out: list[str] = []
-    for line in difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{name}", f"b/{name}",
+    for line in difflib.unified_diff(split_lines(old), split_lines(new), f"a/{name}", f"b/{name}",
                                      n=context, lineterm="\n"):
         out.append(line)
         if not line.endswith("\n"):
@@ -30,7 +41,7 @@ def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
 
 def colorize(diff: str) -> str:
     out = []
-    for line in diff.splitlines(True):
+    for line in split_lines(diff):
         body, end = (line[:-1], "\n") if line.endswith("\n") else (line, "")
         if line.startswith(("--- ", "+++ ")):
             out.append(f"{BOLD}{body}{RESET}{end}")

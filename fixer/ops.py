@@ -76,6 +76,26 @@ def _parent(data: Any, path: Path, create: bool) -> Any:
     return data
 
 
+def conflict(data: Any, op: Op) -> Path | None:
+    """The path of a value that is in the way of ``op`` (a scalar or list where a mapping must be)."""
+    node = data
+    steps = op.path if isinstance(op, (Append, Discard)) else op.path[:-1]
+    for i, key in enumerate(steps):
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                return op.path[:i]
+        elif node is None:
+            return None
+        elif not isinstance(node, dict):
+            return op.path[:i]
+        node = node[key] if isinstance(key, int) else node.get(key)
+    if isinstance(op, (Append, Discard)) and node is not None and not isinstance(node, list):
+        return op.path
+    if isinstance(op, (Set, Delete)) and node is not None and not isinstance(node, dict):
+        return op.path[:-1]
+    return None
+
+
 def is_noop(data: Any, op: Op) -> bool:
     """Would ``op`` leave ``data`` as it is?"""
     if isinstance(op, Set):

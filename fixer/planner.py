@@ -100,7 +100,7 @@ def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory) -> 
         except InputError as exc:
             if "{{" in text and exc.message.startswith("invalid YAML"):
                 raise InputError("Helm template syntax ({{ }}) in a plain YAML file; point kfix at the chart "
-                                 "directory instead", exc.line) from None
+                                 "directory instead", text.count("\n", 0, text.index("{{")) + 1) from None
             raise
         _plan_docs(plan, text, docs, options, inventory)
     except InputError as exc:
@@ -121,6 +121,7 @@ def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options
         working = O.clone(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
+    plan.changes = _merge_shared(plan, text, docs)
     plan.changes, edits = _editable(plan, text, docs)
     if plan.changes:
         plan.new_text = _finish(text, docs, edits)
@@ -151,12 +152,18 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
                 rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
                 continue
-            key = (site.path, finding.rule, finding.container)
+            blocked = next((p for p in map(lambda op: O.conflict(working, op), finding.ops) if p is not None), None)
+            if blocked is not None:
+                rep.status = "unfixable"
+                rep.note = f"cannot be edited safely: {'.'.join(map(str, blocked))} is not of the expected type"
+                continue
+            # one change per rule and pod (pod-level rules) or per rule and container
+            key = (site.path, finding.rule, finding.container if rule.level == "container" else None)
             change = changes.get(key)
             if change is None:
-                cid = f"{doc.index}:{'.'.join(map(str, site.path))}:{finding.rule}:{finding.container or ''}"
+                cid = f"{doc.index}:{'.'.join(map(str, site.path))}:{finding.rule}:{key[2] or ''}"
                 change = changes[key] = Change(cid, finding.rule, finding.fix, doc.index, site.resource,
-                                               finding.container, line, [], [])
+                                               key[2], line, [], [])
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
             change.ops.extend(finding.ops)
@@ -185,6 +192,34 @@ def _line_of(doc: Document, path: tuple) -> int:
         nxt = node.value[key]
     cache[path] = (nxt, nxt.start_mark.line + 1) if nxt is not None else (None, line)
     return cache[path][1]
+
+
+def _merge_shared(plan: FilePlan, text: str, docs: list[Document]) -> list[Change]:
+    """Changes whose edits land on the same anchored node can only be made together: merge them."""
+    out: list[Change] = []
+    owner: dict[tuple[int, int], Change] = {}  # (document, anchored node) -> the change that edits it
+    renamed: dict[str, str] = {}
+    for change in plan.changes:
+        doc = docs[change.doc]
+        anchors = Editor(text, doc).shared_nodes(change.ops) if doc.shared else set()
+        target = next((owner[(change.doc, a)] for a in anchors if (change.doc, a) in owner), None)
+        if target is None:
+            out.append(change)
+            target = change
+        else:
+            target.ops.extend(change.ops)
+            target.messages.extend(change.messages)
+            if target.container != change.container:
+                target.container = None
+            if change.fix is Fix.UNSAFE:
+                target.fix = Fix.UNSAFE
+            renamed[change.id] = target.id
+        for a in anchors:
+            owner.setdefault((change.doc, a), target)
+    for rep in plan.findings:
+        if rep.change_id in renamed:
+            rep.change_id = renamed[rep.change_id]
+    return out
 
 
 def _editable(plan: FilePlan, text: str, docs: list[Document]) -> tuple[list[Change], dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from urllib.parse import quote
 
 from transforms import BY_ID, RULES
 
@@ -38,10 +39,19 @@ def as_json(findings: list[Reported]) -> str:
     return json.dumps({"version": __version__, "findings": [finding_dict(r) for r in findings]}, indent=2) + "\n"
 
 
-def fingerprint(rep: Reported) -> str:
+def fingerprint(rep: Reported, occurrence: int = 0) -> str:
+    """A stable identity for code-scanning alerts: rule, file, resource, container and where in the
+    object (not the line, which moves on unrelated edits). ``occurrence`` tells apart findings that
+    share all of these (two findings of one rule on the same field)."""
     f = rep.finding
-    key = "|".join([f.rule, f.facet, display_path(rep.file), rep.resource, f.container or ""])
+    key = "|".join([f.rule, f.facet, display_path(rep.file), rep.resource, f.container or "",
+                    ".".join(map(str, f.path))] + ([str(occurrence)] if occurrence else []))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def artifact_uri(path: str) -> str:
+    """The relative URI reference SARIF wants: the display path, percent-encoded (spaces, '#', '%', non-ASCII)."""
+    return quote(display_path(path), safe="/")
 
 
 def as_sarif(findings: list[Reported]) -> str:
@@ -53,19 +63,22 @@ def as_sarif(findings: list[Reported]) -> str:
               "properties": {"profiles": list(r.profiles), "level": r.level}} for r in RULES]
     index = {r.id: i for i, r in enumerate(RULES)}
     results = []
+    seen: Counter = Counter()
     for rep in findings:
         f = rep.finding
         if rep.status == "exempt":
             continue
+        base = fingerprint(rep)
+        occurrence, seen[base] = seen[base], seen[base] + 1
         results.append({
             "ruleId": f.rule, "ruleIndex": index[f.rule],
             "level": "note" if rep.status == "report" else "warning",
             "message": {"text": f"{rep.resource}{' container ' + f.container if f.container else ''}: {f.message}"
                                 + (f" ({rep.note})" if rep.note else "")},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": display_path(rep.file), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": artifact_uri(rep.file), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": rep.line}}}],
-            "partialFingerprints": {"kfixFinding/v1": fingerprint(rep)},
+            "partialFingerprints": {"kfixFinding/v1": fingerprint(rep, occurrence)},
             "properties": {"fix": f.fix.value, "status": rep.status, "resource": rep.resource,
                            "container": f.container, "facet": f.facet, "checks": sorted(f.checks)},
         })

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from .errors import InputError
 
 _BOM = codecs.BOM_UTF8
+# Characters a YAML stream may not contain (YAML 1.1 "printable", as libyaml's reader checks it). Found
+# here, they are reported with their line; libyaml's own message has no line and spans several.
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ def decode(raw: bytes) -> SourceText:
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         raise InputError(f"not valid UTF-8 (byte 0x{body[exc.start]:02x})", line) from None
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise InputError(f"control character U+{ord(bad.group()):04X} is not allowed in YAML", line)
     return SourceText(text, bom)
 
 

@@ -68,6 +68,13 @@ class Editor:
         """Splices for ``op_list`` (applied in order); EditUnsupported when one cannot be expressed."""
         return self.edit(op_list)[0]
 
+    def shared_nodes(self, op_list: list[O.Op]) -> set[int]:
+        """Ids of the anchored nodes (shared through aliases) that these operations go through."""
+        shared: dict[int, _Shared] = {}
+        for op in op_list:
+            self._register_shared(op, shared)
+        return set(shared)
+
     def edit(self, op_list: list[O.Op]) -> tuple[list[Splice], Any]:
         """Splices for ``op_list`` and the data the edited document must re-parse to."""
         model = _Model()

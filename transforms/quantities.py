@@ -19,14 +19,17 @@ def parse_quantity(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        return number if number.is_finite() else None
     m = _QUANTITY.match(str(value).strip())
     if not m:
         return None
     try:
         number = Decimal(m.group(1))
         if m.group(2):
-            return number * (Decimal(10) ** int(m.group(2)[1:]))
-        return number * _SUFFIX[m.group(3) or ""]
+            number = number * (Decimal(10) ** int(m.group(2)[1:]))
+        else:
+            number = number * _SUFFIX[m.group(3) or ""]
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None

@@ -18,7 +18,8 @@ class RunAsNonRoot(Rule):
     profiles = ("restricted", "hardened")
     safe_fix = "add runAsNonRoot, runAsUser, runAsGroup, fsGroup"
     unsafe_fix = "runAsNonRoot: false / runAsUser: 0 -> hardened values"
-    checks = {"non-root": _CHECKS, "container-root": _CHECKS, "uid": ("checkov:CKV_K8S_40",),
+    # an exemption that allows root also covers the UID fix; a high-UID exemption covers only the UID
+    checks = {"non-root": _CHECKS, "container-root": _CHECKS, "uid": ("checkov:CKV_K8S_40", *_CHECKS),
               "low-uid": ("checkov:CKV_K8S_40",)}
 
     def check(self, pod: Pod):
@@ -68,9 +69,13 @@ class RunAsNonRoot(Rule):
             safe.append(Set(base + ("fsGroup",), s.fs_group))
         if unsafe:
             yield self.finding("non-root", "pod runs as root", Fix.UNSAFE, base, ops=unsafe)
-        if safe:
-            facet = "non-root" if any(op.path[-1] == "runAsNonRoot" for op in safe) else "uid"
-            yield self.finding(facet, "pod does not set a non-root user", Fix.SAFE, base, ops=safe)
+        flag = [op for op in safe if op.path[-1] == "runAsNonRoot"]
+        ids = [op for op in safe if op.path[-1] != "runAsNonRoot"]
+        if flag:
+            yield self.finding("non-root", "pod does not require a non-root user", Fix.SAFE, base, ops=flag)
+        if ids:
+            names = ", ".join(op.path[-1] for op in ids)
+            yield self.finding("uid", f"pod does not set {names}", Fix.SAFE, base, ops=ids)
 
 
 def _needs_fs_group(pod: Pod) -> bool:

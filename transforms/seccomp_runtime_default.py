@@ -61,7 +61,12 @@ class SeccompRuntimeDefault(Rule):
                 ops.append(Set(sc_path(c.path) + ("seccompProfile",), wanted or {"type": "RuntimeDefault"}))
             yield self.finding("annotation", f"legacy seccomp annotation {key}: {value} (ignored since "
                                "Kubernetes 1.27)", Fix.SAFE if wanted else Fix.UNSAFE, ann_path + (key,), c, ops)
-        if field is None:
+        containers = list(pod.containers())
+        covered = containers and all(
+            isinstance(c.security_context.get("seccompProfile"), dict)
+            and c.security_context["seccompProfile"].get("type") in ("RuntimeDefault", "Localhost")
+            for c in containers)
+        if field is None and not covered:
             yield self.finding("seccomp", "pod has no seccomp profile", Fix.SAFE, base,
                                ops=[Set(base + ("seccompProfile",), {"type": "RuntimeDefault"})])
         elif isinstance(field, dict) and field.get("type") == "Unconfined":

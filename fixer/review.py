@@ -1,0 +1,583 @@
+"""Review proposed changes one at a time and write only what was accepted.
+
+Asking (and editing) is kept apart from writing: ``Reviewer.run`` only decides, ``Reviewer.write``
+writes, so a review interrupted before its end leaves every file as it was. Answers can be kept in
+a decisions file: a later review asks only about new changes, and the bot and CI honour the same
+file through ``load_decisions(path).filter(plan)`` so a declined change is never proposed again.
+
+    reviewer = Reviewer(result, options, ask=my_prompt, out=sys.stdout)
+    reviewer.run()
+    reviewer.write()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass, field, replace
+from typing import Callable, TextIO
+
+from .diffs import BOLD, RESET, colorize, display_path, unified_diff
+from .errors import ConfigError, EditUnsupported, InputError, VerificationError
+from .loader import parse
+from .planner import Change, FilePlan, Options, render_subset
+from .source import SourceText, decode
+
+__all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "with_partners", "HELP"]
+
+HELP = """\
+y - apply this change
+n - do not apply this change
+a - apply this change and all remaining changes in this file
+d - do not apply this change nor any remaining change in this file
+q - quit; write the changes accepted so far, leave the rest
+e - edit the proposed text of this file in $EDITOR (kept only if it still parses as YAML)
+? - print help
+"""
+_HELP_NO_EDITOR = "".join(line + "\n" for line in HELP.splitlines() if not line.startswith("e "))
+
+DecisionKey = tuple[str, str, str, str]  # rule, file, resource, container ("" for the pod)
+
+
+class DecisionsError(ConfigError):
+    """A decisions file kfix cannot read (exit code 2, like a bad configuration file)."""
+
+
+# --- decisions file ---------------------------------------------------------------------------------
+_YES = {"yes", "y", "true", "accept", "accepted"}
+_NO = {"no", "n", "false", "reject", "rejected", "decline", "declined"}
+_HEADER = ("# kfix review decisions: 'no' = never propose this change again, 'yes' = apply it without "
+           "asking.\n# Paths are relative to this file. Written by 'kfix review --decisions'; edit freely.\n")
+
+
+class Decisions:
+    """Recorded answers, one per (rule, file, resource, container).
+
+    File paths are kept relative to the decisions file, so the same file works from any working
+    directory and in any checkout of the repository that holds it.
+    """
+
+    def __init__(self, path: str | None = None, entries: dict[DecisionKey, bool] | None = None):
+        self.path = path
+        self.entries: dict[DecisionKey, bool] = dict(entries or {})
+        self.dirty = False
+
+    def file_key(self, path: str) -> str:
+        if self.path is None:
+            return display_path(path)
+        base = os.path.dirname(os.path.abspath(self.path))
+        try:
+            rel = os.path.relpath(os.path.abspath(path), base)
+        except ValueError:  # another drive
+            rel = os.path.abspath(path)
+        return rel.replace(os.sep, "/")
+
+    def key(self, path: str, change: Change) -> DecisionKey:
+        return (change.rule, self.file_key(path), change.resource, change.container or "")
+
+    def get(self, path: str, change: Change) -> bool | None:
+        """True: accepted earlier; False: declined earlier; None: never decided."""
+        return self.entries.get(self.key(path, change))
+
+    def record(self, path: str, change: Change, accepted: bool) -> None:
+        key = self.key(path, change)
+        if self.entries.get(key) is not accepted:
+            self.entries[key] = accepted
+            self.dirty = True
+
+    def filter(self, plan: FilePlan) -> FilePlan:
+        """``plan`` without the changes declined here, re-rendered (verified): what to write.
+
+        Declined changes' findings become ``exempt`` with a note, so reports and exit codes treat
+        them as settled; a change that cannot be applied without a declined one (they share YAML
+        nodes) is dropped too and its findings become ``unfixable``, saying why.
+        """
+        if not plan.changes or plan.source is None:
+            return plan
+        declined = {c.id for c in plan.changes if self.get(plan.path, c) is False}
+        if not declined:
+            return plan
+        note = f"declined in review ({self.path or 'decisions'})"
+        queue = [c for c in plan.changes if c.id not in declined]
+        keep: list[Change] = []
+        stuck: dict[str, str] = {}  # change id -> why it cannot be applied without a declined one
+        text = plan.source.text
+        while queue:
+            change = queue.pop(0)
+            try:
+                group, text = with_partners(plan, {c.id for c in keep}, change, queue)
+                keep.extend(group)
+            except _RenderError as exc:
+                stuck[change.id] = f"cannot be applied without a declined change: {exc.message}"
+        findings = []
+        for rep in plan.findings:
+            if rep.change_id in declined:
+                rep = replace(rep, status="exempt", note=note, change_id=None)
+            elif rep.change_id in stuck:
+                rep = replace(rep, status="unfixable", note=stuck[rep.change_id], change_id=None)
+            findings.append(rep)
+        keep.sort(key=plan.changes.index)
+        return replace(plan, changes=keep, findings=findings, new_text=text if keep else None)
+
+    def dumps(self) -> str:
+        rows = [{"rule": rule, "file": file, "resource": resource, "container": container or None,
+                 "decision": "yes" if accepted else "no"}
+                for (rule, file, resource, container), accepted in
+                sorted(self.entries.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][3], kv[0][0]))]
+        if _is_json(self.path):
+            return json.dumps({"decisions": rows}, indent=2) + "\n"
+        import yaml
+
+        return _HEADER + yaml.safe_dump({"decisions": rows}, sort_keys=False, default_flow_style=False)
+
+    def save(self) -> bool:
+        """Write the file (atomically) if anything was recorded; returns whether it was written."""
+        if self.path is None or not (self.dirty or not os.path.exists(self.path)):
+            return False
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(self.dumps())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        self.dirty = False
+        return True
+
+
+def _is_json(path: str | None) -> bool:
+    return bool(path) and path.lower().endswith(".json")
+
+
+def load_decisions(path: str) -> Decisions:
+    """Read a decisions file (YAML, or JSON when named ``*.json``); a missing file is an empty record."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return Decisions(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DecisionsError(f"decisions file {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        if _is_json(path):
+            raw = json.loads(text) if text.strip() else None
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
+        raise DecisionsError(f"decisions file {path}: not valid {'JSON' if _is_json(path) else 'YAML'}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else exc}") from None
+    if raw is None:
+        return Decisions(path)
+    rows = raw.get("decisions") if isinstance(raw, dict) else raw
+    if not isinstance(rows, list):
+        raise DecisionsError(f"decisions file {path}: expected a 'decisions' list")
+    entries: dict[DecisionKey, bool] = {}
+    for n, row in enumerate(rows, 1):
+        entries[_entry_key(path, n, row)] = _entry_value(path, n, row)
+    return Decisions(path, entries)
+
+
+def _entry_key(path: str, n: int, row: object) -> DecisionKey:
+    if not isinstance(row, dict):
+        raise DecisionsError(f"decisions file {path}: entry {n} is not a mapping")
+    for name in ("rule", "file", "resource"):
+        if not isinstance(row.get(name), str) or not row[name]:
+            raise DecisionsError(f"decisions file {path}: entry {n} needs a '{name}' (text)")
+    container = row.get("container")
+    if container is not None and not isinstance(container, str):
+        raise DecisionsError(f"decisions file {path}: entry {n}: 'container' must be text or null")
+    return (row["rule"], row["file"].replace("\\", "/"), row["resource"], container or "")
+
+
+def _entry_value(path: str, n: int, row: dict) -> bool:
+    value = row.get("decision")
+    if isinstance(value, bool):  # YAML 1.1 reads an unquoted yes/no as a boolean
+        return value
+    if isinstance(value, str) and value.strip().lower() in _YES | _NO:
+        return value.strip().lower() in _YES
+    raise DecisionsError(f"decisions file {path}: entry {n}: 'decision' must be yes or no")
+
+
+_RenderError = (VerificationError, EditUnsupported)
+
+
+def with_partners(plan: FilePlan, base: set[str], change: Change, queue: list[Change]) -> tuple[list[Change], str]:
+    """``change`` rendered on top of the changes ``base``, as (changes, text).
+
+    A change that cannot be applied alone (it edits YAML nodes that another change edits too, e.g. an
+    anchor two containers share) comes with the pending changes of ``queue`` it needs (greedily
+    reduced), taken out of ``queue``. Raises the error of the change alone when no such set exists.
+    """
+    try:
+        return [change], render_subset(plan, base | {change.id})
+    except _RenderError as exc:
+        error = exc
+    for partners in ([c for c in queue if c.rule == change.rule], list(queue)):
+        if not partners:
+            continue
+        try:
+            render_subset(plan, base | {change.id} | {c.id for c in partners})
+        except _RenderError:
+            continue
+        needed = list(partners)
+        for partner in partners:  # keep only the partners the change really needs
+            trial = [c for c in needed if c is not partner]
+            try:
+                render_subset(plan, base | {change.id} | {c.id for c in trial})
+                needed = trial
+            except _RenderError:
+                pass
+        text = render_subset(plan, base | {change.id} | {c.id for c in needed})
+        for partner in needed:
+            queue.remove(partner)
+        return [change] + needed, text
+    raise error
+
+
+# --- the review walk --------------------------------------------------------------------------------
+@dataclass
+class FileReview:
+    """One file under review: what is on disk, the current plan, and what has been accepted."""
+
+    original: SourceText  # as read at planning time (the write is refused if the file changed since)
+    plan: FilePlan  # re-planned from the edited text after an edit
+    accepted: set[str] = field(default_factory=set)  # change ids of ``plan``
+    text: str = ""  # ``plan``'s text with the accepted changes: what will be written
+    edited: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.plan.path
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original.text
+
+
+class Reviewer:
+    """Walks through every proposed change, asks, and remembers the answers.
+
+    ``ask(prompt)`` returns the answer, or None at end of input (= quit). ``accept_all`` answers yes
+    without asking. ``editor`` is the command for ``e`` (None: ``e`` is not offered).
+    """
+
+    def __init__(self, result, options: Options, *, ask: Callable[[str], str | None] | None = None,
+                 out: TextIO, err: TextIO | None = None, color: bool = False, editor: str | None = None,
+                 decisions: Decisions | None = None, accept_all: bool = False, quiet: bool = False,
+                 editor_stdin: int | None = None):
+        self.result = result
+        self.options = options
+        self.ask = ask
+        self.out = out
+        self.err = err or out
+        self.color = color
+        self.editor = editor or None
+        self.decisions = decisions if decisions is not None else Decisions()
+        self.accept_all = accept_all
+        self.quiet = quiet
+        self.editor_stdin = editor_stdin
+        self.files: list[FileReview] = []
+        self.accepted = self.rejected = self.earlier_yes = self.earlier_no = 0
+        self.errors: list[str] = []
+        self.written: list[str] = []
+        self.quit = False
+        self._decided: set[DecisionKey] = set()
+        self._taken: dict[DecisionKey, str] = {}  # accepted in this run: "asked" or "earlier"
+        self._inventory = None
+        self._done = 0
+        self._total = 0
+
+    # -- deciding --
+    def run(self) -> None:
+        """Ask about every change (nothing is written here)."""
+        plans = [p for p in self.result.plans if p.error is None and p.source is not None and p.changes]
+        earlier = [self.decisions.get(p.path, c) for p in plans for c in p.changes]
+        self._total = earlier.count(None)
+        self.earlier_no = earlier.count(False)
+        for plan in plans:
+            if self.quit:
+                break
+            self._review_file(plan)
+
+    @property
+    def undecided(self) -> int:
+        return self._total - self._done
+
+    def _review_file(self, plan: FilePlan) -> None:
+        fr = FileReview(plan.source, plan, set(), plan.source.text)
+        self.files.append(fr)
+        queue = self._pending(fr)
+        mode = None  # "a" or "d": the rest of this file was answered at once
+        header_shown = False
+        while queue and not self.quit:
+            change = queue.pop(0)
+            if mode == "d":
+                self._settle(fr, [change], False)
+                continue
+            found = self._render(fr, change, queue)
+            if found is None:
+                continue
+            group, proposal = found
+            if mode == "a" or self.accept_all:
+                if self.accept_all and not self.quiet:
+                    header_shown = self._show(fr, group, proposal, header_shown)
+                self._settle(fr, group, True, proposal)
+                continue
+            header_shown = self._show(fr, group, proposal, header_shown)
+            while True:
+                answer = self.ask(self._prompt(len(group))) if self.ask else None
+                if answer is None:
+                    self.quit = True
+                    break
+                answer = answer.strip().lower()
+                if answer in ("y", "yes"):
+                    self._settle(fr, group, True, proposal)
+                elif answer in ("n", "no"):
+                    self._settle(fr, group, False)
+                elif answer in ("a", "all"):
+                    self._settle(fr, group, True, proposal)
+                    mode = "a"
+                elif answer == "d":
+                    self._settle(fr, group, False)
+                    mode = "d"
+                elif answer in ("q", "quit"):
+                    self.quit = True
+                elif answer in ("e", "edit") and self.editor:
+                    replanned = self._edit(fr, group, proposal, queue)
+                    if replanned is None:
+                        continue  # edit dropped: ask again about the same proposal
+                    queue[:] = replanned
+                    header_shown = False
+                else:
+                    if answer not in ("?", "h", "help"):
+                        self.out.write(f"unknown answer {answer!r}\n" if answer else "")
+                    self.out.write(self._help())
+                    continue
+                break
+
+    def _pending(self, fr: FileReview) -> list[Change]:
+        """Changes to ask about; the ones accepted in the decisions file are applied without asking."""
+        out, earlier_yes = [], []
+        for change in fr.plan.changes:
+            key = self.decisions.key(fr.path, change)
+            if key in self._decided:
+                continue
+            earlier = self.decisions.get(fr.path, change)
+            if earlier is None:
+                out.append(change)
+                continue
+            self._decided.add(key)
+            if earlier:
+                earlier_yes.append(change)
+        if earlier_yes:
+            try:  # at once first: changes that share YAML nodes only render together
+                fr.text = render_subset(fr.plan, fr.accepted | {c.id for c in earlier_yes})
+                fr.accepted |= {c.id for c in earlier_yes}
+                applied = earlier_yes
+            except (VerificationError, EditUnsupported):
+                applied = []
+                for change in earlier_yes:
+                    found = self._render(fr, change, [], counted=False)
+                    if found is not None:
+                        fr.accepted.add(change.id)
+                        fr.text = found[1]
+                        applied.append(change)
+            self.earlier_yes += len(applied)
+            self._taken.update((self.decisions.key(fr.path, c), "earlier") for c in applied)
+            if not self.quiet:
+                self.out.write("".join(f"{self._where(fr, c)}: accepted earlier (decisions file)\n" for c in applied))
+        return out
+
+    def _render(self, fr: FileReview, change: Change, queue: list[Change],
+                counted: bool = True) -> tuple[list[Change], str] | None:
+        """The proposal for ``change`` on top of the accepted ones, as (changes, text).
+
+        A change that cannot be applied alone (it edits YAML nodes shared, through an anchor, with
+        another change) is proposed together with the pending changes it needs, taken from ``queue``.
+        """
+        try:
+            return with_partners(fr.plan, fr.accepted, change, queue)
+        except (VerificationError, EditUnsupported) as exc:
+            error = exc
+        line = f" (line {error.line})" if error.line else ""
+        self.errors.append(f"{self._where(fr, change)}: cannot apply this change, skipped: {error.message}{line}")
+        self.err.write(f"error: {self.errors[-1]}\n")
+        self._decided.add(self.decisions.key(fr.path, change))
+        self._done += counted
+        return None
+
+    def _settle(self, fr: FileReview, group: list[Change], accepted: bool, proposal: str | None = None) -> None:
+        if accepted:
+            assert proposal is not None
+            fr.accepted |= {c.id for c in group}
+            fr.text = proposal
+        for change in group:
+            self._record(fr, change, accepted)
+
+    def _record(self, fr: FileReview, change: Change, accepted: bool) -> None:
+        if accepted:
+            self.accepted += 1
+            self._taken[self.decisions.key(fr.path, change)] = "asked"
+        else:
+            self.rejected += 1
+        self.decisions.record(fr.path, change, accepted)
+        self._decided.add(self.decisions.key(fr.path, change))
+        self._done += 1
+
+    # -- showing --
+    def _where(self, fr: FileReview, change: Change) -> str:
+        where = f" container {change.container}" if change.container else ""
+        return f"{display_path(fr.path)}:{change.line}: {change.resource}{where}: {change.rule}"
+
+    def _show(self, fr: FileReview, group: list[Change], proposal: str, header_shown: bool) -> bool:
+        diff = unified_diff(fr.path, fr.text, proposal)
+        lines = diff.splitlines(True)
+        header, hunks = "".join(lines[:2]), "".join(lines[2:])
+        out = []
+        if not header_shown:
+            out.append(colorize(header) if self.color else header)
+        if len(group) > 1:
+            out.append(f"{len(group)} changes that edit the same YAML nodes, applied together or not at all:\n")
+        for change in group:
+            title = f"{self._where(fr, change)} ({change.fix.value} fix)"
+            out.append(f"{BOLD}{title}{RESET}\n" if self.color else title + "\n")
+            out.extend(f"  # {m}\n" for m in change.messages)
+        out.append(colorize(hunks) if self.color else hunks)
+        self.out.write("".join(out))
+        return True
+
+    def _prompt(self, size: int = 1) -> str:
+        keys = "y,n,a,d,q,e,?" if self.editor else "y,n,a,d,q,?"
+        first, last = self._done + 1, self._done + size
+        count = f"{first}/{self._total}" if size == 1 else f"{first}-{last}/{self._total}"
+        what = "this change" if size == 1 else "these changes"
+        return f"({count}) Apply {what} [{keys}]? "
+
+    def _help(self) -> str:
+        return HELP if self.editor else _HELP_NO_EDITOR
+
+    # -- editing --
+    def _edit(self, fr: FileReview, group: list[Change], proposal: str, queue: list[Change]) -> list[Change] | None:
+        """Let the person edit the proposed text; on success it becomes the file's text and the
+        remaining changes are planned again against it. None: the edit was dropped (message shown)."""
+        edited = self._run_editor(fr, proposal)
+        if edited is None:
+            return None
+        try:
+            parse(edited)
+        except InputError as exc:
+            where = f"line {exc.line}: " if exc.line else ""
+            self.out.write(f"the edited text does not parse as YAML ({where}{exc.message}); "
+                           "edit dropped, proposal unchanged\n")
+            return None
+        from .api import collect_inventory
+        from .planner import plan_text
+
+        if self._inventory is None:
+            self._inventory = collect_inventory((p.path, p.source.encode()) for p in self.result.plans
+                                                if p.source is not None)
+        replanned = plan_text(fr.path, fr.original.encode(edited), self.options, self._inventory)
+        if replanned.error is not None:
+            self.out.write(f"the edited text cannot be used ({replanned.error.message}); "
+                           "edit dropped, proposal unchanged\n")
+            return None
+        open_keys = {self.decisions.key(fr.path, c) for c in replanned.changes}
+        fr.plan, fr.accepted, fr.text, fr.edited = replanned, set(), edited, True
+        # a change still proposed against the edited text was taken out by the person: declined
+        for change in group:
+            self._record(fr, change, self.decisions.key(fr.path, change) not in open_keys)
+        for change in replanned.changes:
+            how = self._taken.pop(self.decisions.key(fr.path, change), None)
+            if how is not None:  # accepted before this edit, then edited away
+                if how == "earlier":
+                    self.earlier_yes -= 1
+                else:
+                    self.accepted -= 1
+                self.rejected += 1
+                self.decisions.record(fr.path, change, False)
+        self._total -= len(queue)
+        pending = self._pending(fr)
+        self._total += len(pending)
+        self.out.write(f"edited text kept for {display_path(fr.path)}"
+                       + (f"; {len(pending)} change(s) left to review in this file\n" if pending else "\n"))
+        return pending
+
+    def _run_editor(self, fr: FileReview, proposal: str) -> str | None:
+        suffix = os.path.splitext(fr.path)[1] or ".yaml"
+        fd, tmp = tempfile.mkstemp(prefix="kfix-review-", suffix=suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(proposal.encode("utf-8"))
+            try:
+                argv = shlex.split(self.editor or "") + [tmp]
+                code = subprocess.call(argv, stdin=self.editor_stdin)
+            except (OSError, ValueError) as exc:
+                self.out.write(f"cannot start the editor ({self.editor}): {exc}; proposal unchanged\n")
+                return None
+            if code != 0:
+                self.out.write(f"the editor exited with status {code}; proposal unchanged\n")
+                return None
+            with open(tmp, "rb") as fh:
+                raw = fh.read()
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        try:
+            return decode(raw).text
+        except InputError as exc:
+            self.out.write(f"the edited text cannot be used ({exc.message}); proposal unchanged\n")
+            return None
+
+    # -- writing --
+    def write(self) -> list[str]:
+        """Write every file with accepted changes; refuse a file that changed on disk since planning."""
+        from .api import write_file
+
+        for fr in self.files:
+            if not fr.changed:
+                continue
+            try:
+                with open(fr.path, "rb") as fh:
+                    now = fh.read()
+            except OSError as exc:
+                self._write_error(fr, f"cannot read: {exc.strerror or exc}")
+                continue
+            if now != fr.original.encode():
+                self._write_error(fr, "changed on disk during the review, not written")
+                continue
+            try:
+                write_file(fr.path, fr.original.encode(fr.text))
+            except OSError as exc:
+                self._write_error(fr, f"cannot write: {exc.strerror or exc}")
+                continue
+            self.written.append(fr.path)
+        return self.written
+
+    def _write_error(self, fr: FileReview, message: str) -> None:
+        self.errors.append(f"{display_path(fr.path)}: {message}")
+        self.err.write(f"error: {self.errors[-1]}\n")
+
+    def summary(self) -> str:
+        """accepted, rejected, what was left, files written."""
+        parts = [f"{self.accepted + self.earlier_yes} accepted"
+                 + (f" ({self.earlier_yes} earlier)" if self.earlier_yes else ""),
+                 f"{self.rejected} rejected"]
+        if self.undecided > 0:
+            parts.append(f"{self.undecided} not reviewed")
+        if self.earlier_no:
+            parts.append(f"{self.earlier_no} declined earlier (not proposed)")
+        n = len(self.written)
+        parts.append(f"{n} file{'' if n == 1 else 's'} written")
+        return "review: " + ", ".join(parts)

@@ -1,0 +1,57 @@
+"""Shared helpers for the command-line tests: run the real ``kfix`` in a subprocess, copy golden inputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = REPO / "tests" / "golden" / "cases"
+OLD_MTIME_NS = 1_000_000_000 * 10**9  # 2001: a rewrite, even of identical bytes, moves the mtime off this
+
+
+def kfix_env(extra: dict | None = None) -> dict:
+    """The environment kfix runs in: this checkout first on the path, no colour or debug settings leaking in."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "KFIX_DEBUG", "FORCE_COLOR")}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra or {})
+    return env
+
+
+def run_kfix(args, input: bytes | str | None = None, cwd=None, env: dict | None = None,
+             timeout: float = 120) -> tuple[int, bytes, str]:
+    """Run ``python -m fixer.cli ARGS``; return (exit code, stdout bytes, stderr text)."""
+    if isinstance(input, str):
+        input = input.encode()
+    proc = subprocess.run([sys.executable, "-m", "fixer.cli", *map(str, args)], input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd,
+                          capture_output=True, env=kfix_env(env), timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+
+
+def copy_case(rel: str, dest: Path, name: str | None = None) -> Path:
+    """Copy ``tests/golden/cases/<rel>`` into ``dest`` (as ``name``), aged so a rewrite shows in its mtime."""
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / (name or Path(rel).name)
+    shutil.copyfile(CASES / rel, target)
+    age(target)
+    return target
+
+
+def age(path: Path) -> None:
+    os.utime(path, ns=(OLD_MTIME_NS, OLD_MTIME_NS), follow_symlinks=False)
+
+
+def snapshot(path: Path) -> tuple[bytes, int]:
+    """What "untouched" means: same bytes, same mtime."""
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+@pytest.fixture
+def kfix():
+    return run_kfix
