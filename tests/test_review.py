@@ -214,18 +214,19 @@ def test_bom_and_crlf_survive_a_partial_review(tmp_path: Path) -> None:
 
 
 def test_changes_that_share_yaml_nodes_are_asked_together(tmp_path: Path) -> None:
+    """Both containers' drop-capabilities edit one anchored securityContext: one change, one question."""
     work = copy(tmp_path, ANCHORS)
     path = work / ANCHORS.name
     plan = plan_of(path)
     rules = [(c.rule, c.container) for c in plan.changes]
-    both_drop = [rules.index(("drop-capabilities", "transcoder")), rules.index(("drop-capabilities", "uploader"))]
-    want = expected(path, both_drop)
-    proc = run([str(work)], "y\nd\n")
+    assert ("drop-capabilities", None) in rules and ("drop-capabilities", "transcoder") not in rules
+    first = rules.index(("drop-capabilities", None))
+    answers = "n\n" * first + "y\nd\n"
+    want = expected(path, [first])
+    proc = run([str(work)], answers)
     assert proc.returncode == 0, proc.stderr
-    assert "2 changes that edit the same YAML nodes, applied together or not at all:" in proc.stdout
-    assert "(1-2/9) Apply these changes [y,n,a,d,q,?]? " in proc.stdout
     assert path.read_bytes() == want
-    assert "review: 2 accepted, 7 rejected, 1 file written" in proc.stderr
+    assert f"review: 1 accepted, {len(rules) - 1} rejected, 1 file written" in proc.stderr
 
 
 def test_bad_input_exits_2_and_the_rest_is_reviewed(tmp_path: Path) -> None:
@@ -306,19 +307,17 @@ def test_decisions_filter_for_bot_and_ci(tmp_path: Path) -> None:
     assert Decisions(str(path)).filter(plan) is plan  # nothing declined: the plan as it was
 
 
-def test_decisions_filter_drops_what_cannot_be_applied_without_a_declined_change(tmp_path: Path) -> None:
+def test_decisions_filter_drops_a_declined_shared_anchor_change(tmp_path: Path) -> None:
     work = copy(tmp_path, ANCHORS)
     path = tmp_path / "decisions.yaml"
     path.write_text("decisions:\n- {rule: drop-capabilities, file: deploy/anchors-aliases.yaml,\n"
-                    "   resource: Deployment/media-transcoder, container: transcoder, decision: 'no'}\n")
+                    "   resource: Deployment/media-transcoder, decision: 'no'}\n")
     plan = plan_of(work / ANCHORS.name)
     filtered = load_decisions(str(path)).filter(plan)
     kept = [(c.rule, c.container) for c in filtered.changes]
-    assert ("drop-capabilities", "uploader") not in kept  # edits the anchor the declined change edits
-    assert len(kept) == len(plan.changes) - 2
+    assert ("drop-capabilities", None) not in kept
+    assert len(kept) == len(plan.changes) - 1
     assert filtered.new_text == render_subset(plan, {c.id for c in filtered.changes})
-    stuck = [r for r in filtered.findings if r.rule == "drop-capabilities" and r.finding.container == "uploader"]
-    assert stuck and all(r.status == "unfixable" and "declined change" in r.note for r in stuck)
 
 
 def test_bad_decisions_file_exits_2(tmp_path: Path) -> None:
