@@ -175,7 +175,6 @@ def _apply(paths, write, check, run: Run) -> int:
     result = run.plan(paths)
     run.report_problems(result)
     stream = paths == ["-"]
-    written = False
     for plan in result.plans:
         if not plan.changed or plan.source is None:
             if stream and plan.source is not None and plan.error is None and not check:
@@ -184,11 +183,9 @@ def _apply(paths, write, check, run: Run) -> int:
         new_bytes = plan.source.encode(plan.new_text)
         if stream and not check:  # '-' is a filter: the fixed stream goes to stdout, with or without --write
             sys.stdout.buffer.write(new_bytes)
-            written = True
         elif write and not check:
             try:
                 write_file(plan.path, new_bytes)
-                written = True
             except OSError as exc:
                 from .errors import InputError
 
@@ -202,9 +199,9 @@ def _apply(paths, write, check, run: Run) -> int:
             diff = unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
             sys.stdout.write(colorize(diff) if run.color else diff)
     sys.stdout.flush()
-    done = written or (stream and not check)
-    typer.echo(report.summary(result, done), err=True)
-    return _exit_code(result, _unfixed(result, done))
+    applied = (bool(write) or stream) and not check
+    typer.echo(report.summary(result, applied), err=True)
+    return _exit_code(result, _unfixed(result, applied))
 
 
 @app.command()

@@ -116,17 +116,9 @@ def summary(result, written: bool) -> str:
 
 
 def rules_table() -> str:
-    rows = [("rule", "level", "baseline", "restricted", "hardened", "safe fix", "unsafe fix")]
-    for r in RULES:
-        rows.append((r.id, r.level, *("yes" if p in r.profiles else "-" for p in ("baseline", "restricted", "hardened")),
-                     r.safe_fix or "-", r.unsafe_fix or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    out = []
-    for row in rows:
-        out.append("  ".join(c.ljust(w) for c, w in zip(row[:5], widths)) + "  " + row[5] +
-                   ("" if row[6] in ("-", "unsafe fix") and row is not rows[0] else f" | unsafe: {row[6]}" if row is not rows[0] else " | unsafe fix"))
-    return "\n".join(out) + "\n"
-
-
-def rule_exists(rule_id: str) -> bool:
-    return rule_id in BY_ID
+    """The rules, their profiles and fixes, as an aligned table."""
+    head = ("rule", "level", "baseline", "restricted", "hardened", "safe fix", "unsafe fix")
+    rows = [head] + [(r.id, r.level, *("yes" if p in r.profiles else "-" for p in ("baseline", "restricted", "hardened")),
+                      r.safe_fix or "-", r.unsafe_fix or "-") for r in RULES]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n" for row in rows)
