@@ -219,7 +219,12 @@ def write_file(path: str, data: bytes) -> None:
     """
     target = os.path.realpath(path)
     folder = os.path.dirname(target) or "."
-    mode = os.stat(target).st_mode & 0o7777
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:  # a new file: the mode open() would give it
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -24,9 +24,10 @@ from .diffs import BOLD, RESET, colorize, display_path, unified_diff
 from .errors import ConfigError, EditUnsupported, InputError, VerificationError
 from .loader import parse
 from .planner import Change, FilePlan, Options, render_subset
+from .api import write_file
 from .source import SourceText, decode
 
-__all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "with_partners", "HELP"]
+__all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "render_on_top", "HELP"]
 
 HELP = """\
 y - apply this change
@@ -108,7 +109,7 @@ class Decisions:
         while queue:
             change = queue.pop(0)
             try:
-                group, text = with_partners(plan, {c.id for c in keep}, change, queue)
+                group, text = render_on_top(plan, {c.id for c in keep}, change)
                 keep.extend(group)
             except _RenderError as exc:
                 stuck[change.id] = f"cannot be applied without a declined change: {exc.message}"
@@ -137,18 +138,7 @@ class Decisions:
         """Write the file (atomically) if anything was recorded; returns whether it was written."""
         if self.path is None or not (self.dirty or not os.path.exists(self.path)):
             return False
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(self.dumps())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_file(self.path, self.dumps().encode("utf-8"))
         self.dirty = False
         return True
 
@@ -211,37 +201,13 @@ def _entry_value(path: str, n: int, row: dict) -> bool:
 _RenderError = (VerificationError, EditUnsupported)
 
 
-def with_partners(plan: FilePlan, base: set[str], change: Change, queue: list[Change]) -> tuple[list[Change], str]:
+def render_on_top(plan: FilePlan, base: set[str], change: Change) -> tuple[list[Change], str]:
     """``change`` rendered on top of the changes ``base``, as (changes, text).
 
-    A change that cannot be applied alone (it edits YAML nodes that another change edits too, e.g. an
-    anchor two containers share) comes with the pending changes of ``queue`` it needs (greedily
-    reduced), taken out of ``queue``. Raises the error of the change alone when no such set exists.
+    The planner already merges changes that can only be made together (edits of one shared anchor),
+    so a change that fails here fails on its own account; the render error is raised.
     """
-    try:
-        return [change], render_subset(plan, base | {change.id})
-    except _RenderError as exc:
-        error = exc
-    for partners in ([c for c in queue if c.rule == change.rule], list(queue)):
-        if not partners:
-            continue
-        try:
-            render_subset(plan, base | {change.id} | {c.id for c in partners})
-        except _RenderError:
-            continue
-        needed = list(partners)
-        for partner in partners:  # keep only the partners the change really needs
-            trial = [c for c in needed if c is not partner]
-            try:
-                render_subset(plan, base | {change.id} | {c.id for c in trial})
-                needed = trial
-            except _RenderError:
-                pass
-        text = render_subset(plan, base | {change.id} | {c.id for c in needed})
-        for partner in needed:
-            queue.remove(partner)
-        return [change] + needed, text
-    raise error
+    return [change], render_subset(plan, base | {change.id})
 
 
 # --- the review walk --------------------------------------------------------------------------------
@@ -400,13 +366,10 @@ class Reviewer:
 
     def _render(self, fr: FileReview, change: Change, queue: list[Change],
                 counted: bool = True) -> tuple[list[Change], str] | None:
-        """The proposal for ``change`` on top of the accepted ones, as (changes, text).
-
-        A change that cannot be applied alone (it edits YAML nodes shared, through an anchor, with
-        another change) is proposed together with the pending changes it needs, taken from ``queue``.
-        """
+        """The proposal for ``change`` on top of the accepted ones, as (changes, text); None (and an
+        error noted) when it cannot be rendered."""
         try:
-            return with_partners(fr.plan, fr.accepted, change, queue)
+            return render_on_top(fr.plan, fr.accepted, change)
         except (VerificationError, EditUnsupported) as exc:
             error = exc
         line = f" (line {error.line})" if error.line else ""
@@ -543,7 +506,6 @@ class Reviewer:
     # -- writing --
     def write(self) -> list[str]:
         """Write every file with accepted changes; refuse a file that changed on disk since planning."""
-        from .api import write_file
 
         for fr in self.files:
             if not fr.changed:

@@ -18,21 +18,12 @@ from .gotmpl import TemplateError, defines, parse
 from .layout import MASK, Out, Stream, YNode, build, unquote
 from .model import (CONTAINER_FIELDS, POD_FIELDS, ChartMap, ContainerTemplate, FieldBinding,
                     PodTemplate, ValuesRef)
+from ..workloads import BUILTIN_POD_PATHS
 from .walk import ROOT_ENV, Cond, Evaluator, Helper, has_text
 
 __all__ = ["discover", "load_schema"]
 
-POD_PATHS = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "PodTemplate": ("template", "spec"),
-}
+POD_PATHS = BUILTIN_POD_PATHS
 GUESS_PATHS = (("spec", "template", "spec"), ("spec", "jobTemplate", "spec", "template", "spec"),
                ("template", "spec"), ("spec",))
 SECTIONS = ("initContainers", "containers", "ephemeralContainers")
