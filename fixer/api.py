@@ -25,7 +25,8 @@ from .planner import Change, FilePlan, Options, Reported, plan_text, render_subs
 from .source import decode
 from .workloads import objects
 
-__all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_bytes",
+__all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
+           "plan_bytes",
            "render_subset", "write_file", "collect_inventory"]
 
 
@@ -168,9 +169,17 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory) 
 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process."""
+               progress: Callable[[int, int], None] | None = None,
+               values_files: tuple[str, ...] = ()) -> RunResult:
+    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
+
+    Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
+    `--values`, in helm's order); each chart gives one plan per values file.
+    """
     candidates = discover(paths, excludes)
+    charts = [c.path for c in candidates if c.chart]
+    candidates = [c for c in candidates if not c.chart]
+    chart_plans = plan_charts(charts, options, values_files)
     readable = []
     for cand in candidates:
         if not cand.error and not cand.note:
@@ -194,6 +203,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             import gc
 
             gc.enable()
+        result.plans.extend(chart_plans)
         return result
     import multiprocessing
 
@@ -204,7 +214,36 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             result.plans.append(plan)
             if progress:
                 progress(i + 1, len(candidates))
+    result.plans.extend(chart_plans)
     return result
+
+
+def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:
+    """Plan Helm charts through their values files. A `--values` file goes with the only chart of the
+    run, or with the chart whose folder holds it; any other is a usage error (ConfigError)."""
+    if values_files and not charts:
+        raise ConfigError("--values needs a Helm chart (a folder with Chart.yaml) among the paths")
+    owners: dict[str, list[str]] = {c: [] for c in charts}
+    for f in values_files:
+        if not os.path.isfile(f):
+            raise ConfigError(f"--values {f}: no such file")
+        if len(charts) == 1:
+            owners[charts[0]].append(f)
+            continue
+        real = os.path.realpath(f)
+        hits = [c for c in charts if real.startswith(os.path.realpath(c) + os.sep)]
+        if len(hits) != 1:
+            raise ConfigError(f"--values {f}: several charts in this run; name one chart, or keep the file in "
+                              "the chart it belongs to")
+        owners[hits[0]].append(f)
+    if not charts:
+        return []
+    from .helm.plan import plan_chart
+
+    out: list[FilePlan] = []
+    for chart in charts:
+        out.extend(plan_chart(chart, options, owners[chart]))
+    return out
 
 
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:

@@ -51,7 +51,7 @@ def _split(values: Optional[List[str]]) -> list[str]:
 class Run:
     """Options shared by every command, resolved once."""
 
-    def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color):
+    def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None):
         from .api import make_options
         from .config import env_no_color, load_config
         from .errors import ConfigError
@@ -71,6 +71,7 @@ class Run:
             _fail(f"{where}: invalid configuration: {type(exc).__name__}: {_one_line(exc)}")
         self.excludes = tuple(_split(exclude)) + self.config.exclude
         self.jobs = jobs
+        self.values_files = tuple(values or ())
         self.quiet = quiet
         self.color = not no_color and not env_no_color() and sys.stdout.isatty()
 
@@ -78,12 +79,20 @@ class Run:
         from .api import RunResult, plan_bytes, plan_paths
 
         if paths == ["-"]:
+            if self.values_files:
+                _fail("--values goes with a chart directory, not with '-' (stdin)")
             raw = sys.stdin.buffer.read()
             return RunResult([plan_bytes("-", raw, self.options)])
         if "-" in paths:
             _fail("'-' (stdin) cannot be combined with other paths")
         show = (lambda done, total: _progress(done, total)) if sys.stderr.isatty() and not self.quiet else None
-        result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show)
+        from .errors import ConfigError
+
+        try:
+            result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show,
+                                values_files=self.values_files)
+        except ConfigError as exc:
+            _fail(str(exc))
         if _progress_shown:
             sys.stderr.write("\r\033[K")
         return result
@@ -128,6 +137,8 @@ EXCLUDE = typer.Option(None, "--exclude", help="Glob of paths to skip (repeatabl
 JOBS = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: all cores for large inputs).")
 QUIET = typer.Option(False, "--quiet", "-q", help="Only errors and the summary.")
 NO_COLOR = typer.Option(False, "--no-color", help="Never colour the output.")
+VALUES = typer.Option(None, "--values", "-f", help="A values file of the Helm chart being fixed (repeatable, in "
+                      "helm's order); kfix edits it where it overrides the chart's values.yaml.")
 
 
 def _exit_code(result, remaining: bool) -> int:
@@ -151,11 +162,11 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
          profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-         no_color: bool = NO_COLOR) -> None:
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
     """Report findings (rule, file, line, resource, container, safe/unsafe/report-only)."""
     from . import report
 
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
     result = run.plan(paths)
     run.report_problems(result)
     findings = result.findings()
@@ -215,13 +226,14 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
                                                "branch (made from HEAD); your checkout and working tree stay as they are."),
           commit_message: Optional[str] = typer.Option(None, "--commit-message", help="Message of the --branch commit."),
           author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
-                                               "(default: kfix <kfix@users.noreply.github.com>).")) -> None:
+                                               "(default: kfix <kfix@users.noreply.github.com>)."),
+          values: Optional[List[str]] = VALUES) -> None:
     """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout."""
     if branch is None and (commit_message is not None or author is not None):
         _fail("--commit-message and --author go with --branch")
     if branch is not None and (not write or check):
         _fail("--branch needs --write (and not --check)")
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
     if branch is not None:
         from .cli_git import apply_to_branch
 
@@ -233,9 +245,9 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
 def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-         no_color: bool = NO_COLOR) -> None:
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
     """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
     if paths == ["-"]:
         from .api import plan_bytes
         from .diffs import unified_diff

@@ -18,6 +18,7 @@ class Candidate:
     path: str
     note: str | None = None
     error: str | None = None
+    chart: bool = False  # a Helm chart directory: planned through its values files (fixer.helm.plan)
 
 
 def chart_root(path: Path) -> Path | None:
@@ -26,6 +27,10 @@ def chart_root(path: Path) -> Path | None:
         if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
             return parent.parent
     return None
+
+
+def is_chart_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "Chart.yaml"))
 
 
 def _excluded(path: str, excludes: tuple[str, ...]) -> bool:
@@ -51,6 +56,10 @@ def discover(paths: list[str], excludes: tuple[str, ...] = ()) -> list[Candidate
             continue
         if os.path.isdir(arg):
             for dirpath, dirnames, filenames in os.walk(arg, followlinks=False):
+                if is_chart_dir(dirpath):  # a chart (its subcharts in charts/ go with it): its values files
+                    add(Candidate(dirpath, chart=True))
+                    dirnames[:] = []
+                    continue
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
                                      and not _excluded(os.path.join(dirpath, d), excludes))
                 for name in sorted(filenames):
@@ -78,4 +87,7 @@ def _candidate(path: str) -> Candidate:
     chart = chart_root(Path(path))
     if chart is not None:
         return Candidate(path, note=f"Helm chart template (chart {chart}); not edited as YAML")
+    parent = os.path.dirname(path) or "."
+    if os.path.basename(path) == "values.yaml" and is_chart_dir(parent):
+        return Candidate(parent, chart=True)  # a chart's values.yaml named on the command line: the chart
     return Candidate(path)

@@ -303,6 +303,9 @@ def explain_mismatch(expected: Any, actual: Any) -> str:
 def render_subset(plan: FilePlan, change_ids: set[str]) -> str:
     """The file's text with only the chosen changes applied (for review), verified."""
     assert plan.source is not None
+    render_changes = getattr(plan, "render_changes", None)
+    if render_changes is not None:  # another backend (Helm values files: with their `## @param` lines)
+        return render_changes(change_ids)
     text = plan.source.text
     chosen = [c for c in plan.changes if c.id in change_ids]
     if not chosen:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -27,7 +26,8 @@ class Style:
         return replace(self, item_offset=max(offset, 2))
 
 
-_FLOW_UNSAFE = set(",[]{}#&*!|>'\"%@`")
+_FLOW_UNSAFE = set(",[]{}#&*!|>'\"%@`?:")
+_LINE_BREAKS = set("\x85\u2028\u2029\r\n")  # YAML folds these inside single quotes
 
 
 @lru_cache(maxsize=512)
@@ -36,13 +36,32 @@ def _scalar(kind: type, value: Any, in_flow: bool) -> str:
         return "null"
     if kind is bool:
         return "true" if value else "false"
-    if kind in (int, float):
+    if kind is int:
         return repr(value)
     dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9, allow_unicode=True)
     dumped = dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
-    if "\n" in dumped or (in_flow and dumped[:1] not in "'\"" and _FLOW_UNSAFE & set(dumped)):
-        return json.dumps(value, ensure_ascii=False)
+    if kind is float:
+        return dumped
+    if "\n" in dumped or _LINE_BREAKS & set(value) or (
+            in_flow and dumped[:1] not in "'\"" and _FLOW_UNSAFE & set(dumped)):
+        return _double_quoted(value)
     return dumped
+
+
+def _double_quoted(value: str) -> str:
+    """A YAML double-quoted scalar that reads back exactly, whatever the characters."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
 
 
 def scalar(value: Any, in_flow: bool = False) -> str:

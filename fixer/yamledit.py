@@ -77,6 +77,7 @@ class Editor:
 
     def edit(self, op_list: list[O.Op]) -> tuple[list[Splice], Any]:
         """Splices for ``op_list`` and the data the edited document must re-parse to."""
+        _check_conflicts(op_list)
         model = _Model()
         data = _Overlay(self.doc.data)
         shared: dict[int, _Shared] = {}
@@ -129,10 +130,10 @@ class Editor:
                 raise EditUnsupported(f"replacing the collection at {_fmt(path)} is not supported",
                                       _line(child.node))
         elif isinstance(op, O.Append):
-            if _is_null(node) or _is_empty(node):
-                model.replaces[id(node)] = (ctx, [op.value])
-            elif id(node) in model.replaces:
+            if id(node) in model.replaces and isinstance(model.replaces[id(node)][1], list):
                 model.replaces[id(node)][1].append(op.value)
+            elif _is_null(node) or _is_empty(node):
+                model.replaces[id(node)] = (ctx, [op.value])
             elif isinstance(node, SequenceNode):
                 model.appends.setdefault(id(node), (ctx, []))[1].append(op.value)
             else:
@@ -295,7 +296,7 @@ class Editor:
 
     def _render_replace(self, ctx: _Ctx, value: Any) -> list[Splice]:
         node = ctx.node
-        start, end = node.start_mark.index, node.end_mark.index
+        start, end = node.start_mark.index, self._node_end(node)
         if self._is_alias_use(ctx):
             raise EditUnsupported("value is an alias (*); not replaced", _line(node))
         in_flow = ctx.parent is not None and ctx.parent.flow
@@ -303,6 +304,9 @@ class Editor:
             text = flow(value) if isinstance(value, (dict, list)) else scalar(value, in_flow)
             if start == end:  # empty (null) value right after the colon
                 return [(start, end, " " + text)]
+            if isinstance(node, ScalarNode) and node.style in ("|", ">"):  # keep the header's comment
+                header = re.search(r"[ \t]+#[^\n]*", self.text[start:self._line_end(start)])
+                text += header.group(0).rstrip("\r") if header else ""
             return [(start, end, text)]
         parent = ctx.parent
         if parent is None or not isinstance(parent.node, MappingNode) or ctx.key is None:
@@ -354,6 +358,7 @@ class Editor:
             if self.text[start:k.start_mark.index].strip():
                 raise EditUnsupported("key does not start its line", _line(k))
             out.append((start, self._next_line(self._value_end(k, v)), ""))
+        out = self._cut_lines(out)
         if len(idxs) == len(node.value) and not inserting:
             out.append(self._empty_marker(ctx, "{}"))
         return out
@@ -363,6 +368,8 @@ class Editor:
         n = len(node.value)
         out: list[Splice] = []
         if ctx.flow:
+            if appending:
+                raise EditUnsupported("removing and adding items of one flow list is not supported", _line(node))
             keep = [i for i in range(n) if i not in idxs]
             if not keep and not appending:
                 return [(node.value[0].start_mark.index, self._item_end(node, n - 1), "")]
@@ -379,8 +386,26 @@ class Editor:
             if self.text[start:dash].strip():
                 raise EditUnsupported("list item does not start its line", _line(item))
             out.append((start, self._next_line(self._item_end(node, i)), ""))
+        out = self._cut_lines(out)
         if len(idxs) == n and not appending:
             out.append(self._empty_marker(ctx, "[]"))
+        return out
+
+    def _cut_lines(self, cuts: list[Splice]) -> list[Splice]:
+        """Removals of whole lines, adjacent ones merged; when the last one ends the file without a
+        line break, it takes the break (and blank lines) before it, so the file still ends without one."""
+        out = _merge_adjacent(cuts)
+        while out and out[-1][1] >= len(self.text) and not self.text.endswith("\n") and out[-1][0] > 0 \
+                and self.text[out[-1][0] - 1] == "\n":
+            start = out[-1][0]
+            while start > 0:  # the line break before, and blank lines that would end the file
+                start -= 2 if self.text[start - 2:start] == "\r\n" else 1
+                line_start = self._line_start(start)
+                if line_start == 0 or self.text[line_start:start].strip(" \t"):
+                    break
+                start = line_start
+            out[-1] = (start, out[-1][1], "")
+            out = _merge_adjacent(out)  # the widened removal may now reach the one before it
         return out
 
     def _empty_marker(self, ctx: _Ctx, marker: str) -> Splice:
@@ -453,8 +478,10 @@ class Editor:
         """End of a block scalar's last content line (trailing blank lines are not content unless kept)."""
         start, end = node.start_mark.index, node.end_mark.index
         header_end = self._line_end(start)
-        if "+" in self.text[start:header_end].split("#")[0]:
-            return max(end - 1, header_end)
+        if "+" in self.text[start:header_end].split("#")[0]:  # kept trailing lines are content
+            if self.text[end - 2:end] == "\r\n":
+                return max(end - 2, header_end)
+            return max(end - 1, header_end) if self.text[end - 1:end] == "\n" else end
         pos = end
         while pos > header_end and self.text[pos - 1] in " \t\r\n":
             pos -= 1
@@ -566,6 +593,21 @@ class _Overlay:
 
     def result(self) -> Any:
         return self._base if self._data is None else self._data
+
+
+def _check_conflicts(op_list: list[O.Op]) -> None:
+    """Refuse operation lists whose paths step on each other (text positions would not add up):
+    anything inside a key that is removed, or an index into a list that loses items."""
+    removed = [op for op in op_list if isinstance(op, O.Delete)]
+    shrunk = [op.path for op in op_list if isinstance(op, O.Discard)]
+    for op in op_list:
+        for deletion in removed:
+            gone = deletion.path
+            if op != deletion and (op.path[:len(gone)] == gone or gone[:len(op.path)] == op.path):
+                raise EditUnsupported(f"conflicting edits under {_fmt(gone)}")
+        for lst in shrunk:
+            if len(op.path) > len(lst) and op.path[:len(lst)] == lst:
+                raise EditUnsupported(f"an edit inside {_fmt(lst)} while items are removed from it")
 
 
 def _merge_adjacent(splices: list[Splice]) -> list[Splice]:
