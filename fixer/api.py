@@ -123,28 +123,30 @@ def read_file(path: str) -> bytes:
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
-_worker_state: tuple[Options, Inventory] | None = None
+_worker_state: tuple[Options, Inventory, dict[str, bytes]] | None = None
 
 
-def _init_worker(options: Options, inventory: Inventory) -> None:
+def _init_worker(options: Options, inventory: Inventory, contents: dict[str, bytes] | None = None) -> None:
     global _worker_state
     import gc
 
     gc.disable()  # short-lived workers: the cyclic collector only costs time on large node trees
-    _worker_state = (options, inventory)
+    _worker_state = (options, inventory, contents or {})
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
     assert _worker_state is not None
-    options, inventory = _worker_state
+    options, inventory, contents = _worker_state
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
-    try:
-        raw = read_file(cand.path)
-    except InputError as exc:
-        return FilePlan(cand.path, error=exc)
+    raw = contents.pop(cand.path, None)
+    if raw is None:
+        try:
+            raw = read_file(cand.path)
+        except InputError as exc:
+            return FilePlan(cand.path, error=exc)
     return _plan_safely(cand.path, raw, options, inventory)
 
 
@@ -180,20 +182,19 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
     chart_plans = plan_charts(charts, options, values_files)
-    readable = []
+    readable: dict[str, bytes] = {}  # read once: for the inventory, then for planning
     for cand in candidates:
         if not cand.error and not cand.note:
             try:
-                readable.append((cand.path, read_file(cand.path)))
+                readable[cand.path] = read_file(cand.path)
             except InputError:
                 pass
-    inventory = collect_inventory(readable)
-    del readable
+    inventory = collect_inventory(readable.items())
     if jobs == 0:
         jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
     result = RunResult()
     if jobs <= 1 or len(candidates) < 2:
-        _init_worker(options, inventory)
+        _init_worker(options, inventory, readable)
         try:
             for i, cand in enumerate(candidates):
                 result.plans.append(_plan_candidate(cand))
@@ -209,7 +210,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
 
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(options, inventory)) as pool:
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(options, inventory, readable)) as pool:
         for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
             result.plans.append(plan)
             if progress:
@@ -267,9 +268,7 @@ def write_file(path: str, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            fh.write(data)  # the rename below makes the replacement atomic for every reader
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:

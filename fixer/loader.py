@@ -26,7 +26,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 200_000
-_ANCHOR = re.compile(r"&[^\s&,\[\]{}]")
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s&,\[\]{}]")  # an anchor follows space or a flow indicator
 _DEEP_INDENT = " " * 400  # cheap signs that nesting may be deep enough to need a real depth check
 _DASH_CHAIN = "- " * 60
 
@@ -105,10 +105,10 @@ def parse(text: str) -> list[Document]:
         _check_depth(text)
     loader = _Loader(text)
     docs: list[Document] = []
+    has_anchor = "&" in text and _ANCHOR.search(text) is not None
     try:
         while loader.check_node():
             node = loader.get_node()
-            has_anchor = _ANCHOR.search(text) is not None
             shared = _shared_nodes(node) if has_anchor and node is not None else {}
             data = loader.construct_document(node)
             docs.append(Document(len(docs), node, data, shared))
