@@ -52,6 +52,17 @@ class Discard:
 Op = Union[Set, Append, Delete, Discard]
 
 
+def with_path(op: Op, path: Path) -> Op:
+    """The same operation at another path (rules' pod paths map to document or values paths)."""
+    if isinstance(op, Set):
+        return Set(path, op.value)
+    if isinstance(op, Append):
+        return Append(path, op.value, op.unique_key)
+    if isinstance(op, Delete):
+        return Delete(path)
+    return Discard(path, op.value)
+
+
 def get(data: Any, path: Path, default: Any = None) -> Any:
     for key in path:
         if isinstance(key, int):

@@ -155,7 +155,7 @@ class Editor:
 
     def _plan_in_data(self, data: Any, op: O.Op, rest: tuple) -> None:
         """Perform ``op`` (its path below ``rest``) on content that is being created anyway."""
-        O.apply_one(data, _with_path(op, rest))
+        O.apply_one(data, O.with_path(op, rest))
 
     def _pending(self, model: _Model, ctx: _Ctx) -> Any:
         entry = model.replaces.get(id(ctx.node))
@@ -623,16 +623,6 @@ def _merge_adjacent(splices: list[Splice]) -> list[Splice]:
 
 def _relative(op: O.Op, depth: int) -> tuple:
     return (type(op).__name__, op.path[depth:], repr(getattr(op, "value", None)))
-
-
-def _with_path(op: O.Op, path: tuple) -> O.Op:
-    if isinstance(op, O.Set):
-        return O.Set(path, op.value)
-    if isinstance(op, O.Append):
-        return O.Append(path, op.value, op.unique_key)
-    if isinstance(op, O.Delete):
-        return O.Delete(path)
-    return O.Discard(path, op.value)
 
 
 def _is_null(node: Node) -> bool:

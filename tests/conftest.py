@@ -55,3 +55,21 @@ def snapshot(path: Path) -> tuple[bytes, int]:
 @pytest.fixture
 def kfix():
     return run_kfix
+
+
+@pytest.fixture
+def isolated_git(tmp_path, monkeypatch):
+    """Real git with no user or system configuration (a person called Alice by default) and no
+    forge variables or tokens from the environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    cfg = home / ".gitconfig"
+    cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
+                   "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR",
+                "GIT_WORK_TREE", "GIT_INDEX_FILE", "KFIX_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN",
+                "FORGEJO_TOKEN", "GITHUB_REPOSITORY", "CI_PROJECT_PATH", "GITHUB_API_URL", "CI_API_V4_URL"):
+        monkeypatch.delenv(var, raising=False)

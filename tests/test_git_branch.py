@@ -39,19 +39,7 @@ def kfix(cwd, *args):
                           env=env, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    cfg = home / ".gitconfig"
-    cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
-                   "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR",
-                "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture

@@ -56,21 +56,7 @@ def git(cwd, *args, env=None, check=True) -> str:
     return proc.stdout.strip()
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path, monkeypatch):
-    """No user or system git configuration; a person called Alice by default."""
-    home = tmp_path / "home"
-    home.mkdir()
-    cfg = home / ".gitconfig"
-    cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
-                   "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_DIR",
-                "GIT_WORK_TREE", "GIT_INDEX_FILE", "KFIX_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN",
-                "FORGEJO_TOKEN", "GITHUB_REPOSITORY", "CI_PROJECT_PATH", "GITHUB_API_URL", "CI_API_V4_URL"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 class World:

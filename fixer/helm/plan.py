@@ -33,7 +33,7 @@ from .model import ChartMap, ContainerTemplate, FieldBinding, PodTemplate
 from .schema import check_ops
 from .structure import Layout, LNode, evaluate
 from .templates import POD_PATHS, GUESS_PATHS, discover
-from .values import (Layer, ValuesChain, ValuesFile, added_leaves, load_values_file, merge_user,
+from .values import (Layer, ValuesChain, ValuesFile, added_leaves, load_values_file, merge_user, prefixed,
                      param_splices, place, truthy)
 
 __all__ = ["plan_chart", "ValuesPlan", "RenderProof", "WorkloadProof", "is_chart", "chart_dirs"]
@@ -820,7 +820,7 @@ class _Planner:
             return True
         present, data = field_data(src, values_after, would=False)
         holder = {"f": O.clone(data) if present else None}
-        return O.is_noop(holder, _with_path(op, ("f",) + tuple(op.path[len(prefix):])))
+        return O.is_noop(holder, O.with_path(op, ("f",) + tuple(op.path[len(prefix):])))
 
     def _translate_one(self, c: _Consumer, op: O.Op, values: dict):
         hit = c.source_for(op.path)
@@ -863,7 +863,7 @@ class _Planner:
         current = O.get(values, src.path)
         if rest and current is not None and not isinstance(current, dict):
             return (f"values key {'.'.join(src.path)} is not a mapping", where)
-        out: list[O.Op] = [_with_path(op, src.path + rest)]
+        out: list[O.Op] = [O.with_path(op, tuple(src.path) + tuple(rest))]
         flip = None
         if src.gate and not truthy(O.get(values, src.gate)):
             if not src.gate_ok:
@@ -898,7 +898,7 @@ class _Planner:
         if child.kind == "values":
             if len(rest) > 1 and rest[1] in child.omit:
                 return (f"the chart drops {rest[1]}", cwhere)
-            ops_out.append(_with_path(op, child.path + rest[1:]))
+            ops_out.append(O.with_path(op, tuple(child.path) + tuple(rest[1:])))
         elif child.kind == "leaf" and len(rest) == 1 and isinstance(op, O.Set) and \
                 not isinstance(op.value, (dict, list)):
             ops_out.append(O.Set(child.path, op.value))
@@ -1067,7 +1067,7 @@ class _Planner:
 
     def _schema_error(self, chart: _Chart, vops: list[O.Op]) -> str | None:
         for schema, prefix, owner in chart.schemas:
-            err = check_ops(schema, owner.eff, [_prefixed(op, prefix) for op in vops])
+            err = check_ops(schema, owner.eff, [prefixed(op, prefix) for op in vops])
             if err:
                 return err
         return None
@@ -1280,20 +1280,6 @@ def _first_path(ops: list[O.Op]) -> tuple:
     for op in ops:
         return tuple(op.path)
     return ()
-
-
-def _with_path(op: O.Op, path: tuple) -> O.Op:
-    if isinstance(op, O.Set):
-        return O.Set(tuple(path), op.value)
-    if isinstance(op, O.Append):
-        return O.Append(tuple(path), op.value, op.unique_key)
-    if isinstance(op, O.Delete):
-        return O.Delete(tuple(path))
-    return O.Discard(tuple(path), op.value)
-
-
-def _prefixed(op: O.Op, prefix: tuple) -> O.Op:
-    return _with_path(op, tuple(prefix) + tuple(op.path)) if prefix else op
 
 
 def _fmt(path: tuple) -> str:

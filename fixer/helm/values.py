@@ -196,21 +196,12 @@ def place(chain: ValuesChain, ops: list[O.Op]) -> tuple[int | None, list[O.Op], 
             eff = after
         else:
             eff = O.apply(eff, [op])
-        out.append(_prefixed(op, layer.prefix))
+        out.append(prefixed(op, layer.prefix))
     return target, out, ""
 
 
-def _prefixed(op: O.Op, prefix: tuple) -> O.Op:
-    if not prefix:
-        return op
-    path = prefix + tuple(op.path)
-    if isinstance(op, O.Set):
-        return O.Set(path, op.value)
-    if isinstance(op, O.Append):
-        return O.Append(path, op.value, op.unique_key)
-    if isinstance(op, O.Delete):
-        return O.Delete(path)
-    return O.Discard(path, op.value)
+def prefixed(op: O.Op, prefix: tuple) -> O.Op:
+    return O.with_path(op, prefix + tuple(op.path)) if prefix else op
 
 
 # --------------------------------------------------------------------------- ## @param lines
