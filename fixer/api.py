@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from transforms import Inventory, rules_for
-from transforms.quantities import parse_quantity  # noqa: F401  (re-exported for integrations)
 
 from .config import Config, check_rule_ids
 from .errors import ConfigError, InputError

@@ -301,6 +301,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - ``python -m fixer.cli``: run the importable module's app
-    from fixer.cli import main as _main
+    from fixer.cli import main as _importable_main
 
-    _main()
+    _importable_main()

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from urllib.parse import quote
 
-from transforms import BY_ID, RULES
+from transforms import RULES
 
 from . import __version__
 from .diffs import display_path

@@ -102,7 +102,7 @@ class Editor:
             if pending is not None:
                 self._plan_in_data(pending, op, path[i:])
                 return
-            child = self._child(ctx, key, create_ok=True)
+            child = self._child(ctx, key)
             if child is None:  # key missing: new content from here on
                 if isinstance(key, int) or not isinstance(ctx.node, MappingNode):
                     raise EditUnsupported(f"cannot create {_fmt(path[: i + 1])} here", _line(ctx.node))
@@ -121,7 +121,7 @@ class Editor:
                 return
             if not isinstance(node, MappingNode):
                 raise EditUnsupported(f"{_fmt(path[:-1])} is not a mapping", _line(node))
-            child = self._child(ctx, path[-1], create_ok=True)
+            child = self._child(ctx, path[-1])
             if child is None:
                 model.inserts.setdefault(id(node), (ctx, {}))[1][path[-1]] = op.value
             elif isinstance(child.node, ScalarNode) or _is_empty(child.node):
@@ -179,7 +179,7 @@ class Editor:
         ctx = self.root
         for i, key in enumerate(op.path):
             try:
-                child = self._child(ctx, key, create_ok=False)
+                child = self._child(ctx, key)
             except EditUnsupported:
                 return
             if child is None:
@@ -190,7 +190,7 @@ class Editor:
                 return
             ctx = child
 
-    def _child(self, ctx: _Ctx, key: Any, create_ok: bool) -> _Ctx | None:
+    def _child(self, ctx: _Ctx, key: Any) -> _Ctx | None:
         node = ctx.node
         if isinstance(node, SequenceNode) and isinstance(key, int):
             if key >= len(node.value):
