@@ -93,19 +93,24 @@ class Document:
     node: Node | None
     data: Any
     shared: dict[int, int] = field(default_factory=dict)  # id(node) -> number of references, only >1
+    lines: dict = field(default_factory=dict, repr=False)  # path -> (node, line): lookups cached by the planner
 
     @property
     def line(self) -> int:
         return self.node.start_mark.line + 1 if self.node is not None else 1
 
 
-def parse(text: str) -> list[Document]:
-    """Parse every document of ``text``; raise InputError (with a line) for unsafe or invalid input."""
+def parse(text: str, find_shared: bool = True) -> list[Document]:
+    """Parse every document of ``text``; raise InputError (with a line) for unsafe or invalid input.
+
+    ``find_shared``: map the nodes that aliases share (and refuse alias bombs); a rewrite being
+    verified has the anchors its input had, already checked, so verification skips it.
+    """
     if _DEEP_INDENT in text or _DASH_CHAIN in text or text.count("[") + text.count("{") > 400:
         _check_depth(text)
     loader = _Loader(text)
     docs: list[Document] = []
-    has_anchor = "&" in text and _ANCHOR.search(text) is not None
+    has_anchor = find_shared and "&" in text and _ANCHOR.search(text) is not None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -127,7 +132,7 @@ def parse(text: str) -> list[Document]:
 
 def load_data(text: str) -> list[Any]:
     """Plain data of every document (used to verify a rewrite)."""
-    return [d.data for d in parse(text)]
+    return [d.data for d in parse(text, find_shared=False)]
 
 
 def _line(exc: yaml.MarkedYAMLError) -> int | None:

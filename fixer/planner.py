@@ -17,7 +17,7 @@ from transforms.exemptions import exempt_ids, exempted_by
 
 from . import ops as O
 from .errors import EditUnsupported, InputError, VerificationError
-from .loader import Document, parse
+from .loader import Document, load_data, parse
 from .source import SourceText, decode
 from .workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
 from .yamledit import Editor, apply_splices
@@ -82,6 +82,7 @@ class FilePlan:
     error: InputError | None = None
     note: str | None = None  # skipped with a note (not an error)
     kubernetes: bool = False
+    parsed: list[Document] | None = field(default=None, repr=False, compare=False)  # for render_subset only
 
     @property
     def changed(self) -> bool:
@@ -176,7 +177,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
 
 def _line_of(doc: Document, path: tuple) -> int:
     """Line of the deepest existing node on ``path`` (1-based); lookups are cached per document."""
-    cache = doc.__dict__.setdefault("_lines", {})
+    cache = doc.lines
     if path in cache:
         return cache[path][1]
     if not path:
@@ -199,9 +200,10 @@ def _merge_shared(plan: FilePlan, text: str, docs: list[Document]) -> list[Chang
     out: list[Change] = []
     owner: dict[tuple[int, int], Change] = {}  # (document, anchored node) -> the change that edits it
     renamed: dict[str, str] = {}
+    editors = {d.index: Editor(text, d) for d in docs if d.shared}
     for change in plan.changes:
-        doc = docs[change.doc]
-        anchors = Editor(text, doc).shared_nodes(change.ops) if doc.shared else set()
+        editor = editors.get(change.doc)
+        anchors = editor.shared_nodes(change.ops) if editor else set()
         target = next((owner[(change.doc, a)] for a in anchors if (change.doc, a) in owner), None)
         if target is None:
             out.append(change)
@@ -284,7 +286,7 @@ def _finish(text: str, docs: list[Document], edits: dict[int, tuple[list, Any]])
 def verify(new_text: str, expected: list[Any]) -> None:
     """Re-parse the rewrite and compare with the intended data; a mismatch is never written."""
     try:
-        actual = [d.data for d in parse(new_text)]
+        actual = load_data(new_text)
     except InputError as exc:
         raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.line) from None
     if actual != expected:
@@ -310,4 +312,6 @@ def render_subset(plan: FilePlan, change_ids: set[str]) -> str:
     chosen = [c for c in plan.changes if c.id in change_ids]
     if not chosen:
         return text
-    return render(text, parse(text), chosen)
+    if plan.parsed is None:  # review renders many subsets of one file: parse it once
+        plan.parsed = parse(text)
+    return render(text, plan.parsed, chosen)
