@@ -79,3 +79,14 @@ def isolated_git(tmp_path, monkeypatch):
                 "GIT_WORK_TREE", "GIT_INDEX_FILE", "KFIX_TOKEN", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN",
                 "FORGEJO_TOKEN", "GITHUB_REPOSITORY", "CI_PROJECT_PATH", "GITHUB_API_URL", "CI_API_V4_URL"):
         monkeypatch.delenv(var, raising=False)
+
+
+def make_chart(root: Path, templates: dict[str, str], values: str,
+               meta: str = "apiVersion: v2\nname: demo\nversion: 0.1.0\n") -> Path:
+    """A small Helm chart written to ``root`` (Chart.yaml, values.yaml, templates/)."""
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text(meta)
+    (root / "values.yaml").write_text(values)
+    for name, text in templates.items():
+        (root / "templates" / name).write_text(text)
+    return root

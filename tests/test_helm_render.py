@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_chart
 
 from fixer.api import make_options
 from fixer.config import Config
@@ -78,16 +79,6 @@ def test_counts_per_chart():
     assert all(cleared >= 0 and remaining >= 0 for cleared, remaining in counts.values())
 
 
-def _chart(root: Path, templates: dict[str, str], values: str,
-           meta: str = "apiVersion: v2\nname: demo\nversion: 0.1.0\n") -> Path:
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text(meta)
-    (root / "values.yaml").write_text(values)
-    for name, text in templates.items():
-        (root / "templates" / name).write_text(text)
-    return root
-
-
 POD = """\
 apiVersion: v1
 kind: Pod
@@ -113,7 +104,7 @@ spec:
 
 def test_edit_that_changes_more_than_security_fields_is_refused(tmp_path):
     """The values key also feeds an annotation: the rendered change is not only a security field."""
-    chart = _chart(tmp_path / "c", {"pod.yaml": POD}, "podSecurityContext: {}\n")
+    chart = make_chart(tmp_path / "c", {"pod.yaml": POD}, "podSecurityContext: {}\n")
     plans = plan_chart(chart, OPTIONS)
     assert not plans[0].changed
     proof = plans[0].proof
@@ -123,7 +114,7 @@ def test_edit_that_changes_more_than_security_fields_is_refused(tmp_path):
 
 
 def test_random_names_are_not_outside_changes(tmp_path):
-    chart = _chart(tmp_path / "c", {"pod.yaml": POD.replace("name: demo", "name: demo-{{ randAlphaNum 5 | lower }}")
+    chart = make_chart(tmp_path / "c", {"pod.yaml": POD.replace("name: demo", "name: demo-{{ randAlphaNum 5 | lower }}")
                                     .replace("    config: {{ .Values.podSecurityContext | toJson | quote }}\n", "")
                                     .replace("  annotations:\n", "")},
                    "podSecurityContext: {}\n")
@@ -134,7 +125,7 @@ def test_random_names_are_not_outside_changes(tmp_path):
 
 def test_chart_that_needs_user_values_is_planned_without_rendering(tmp_path):
     pod = POD.replace("name: demo\n", "name: {{ required \"set .Values.name\" .Values.name }}\n")
-    chart = _chart(tmp_path / "c", {"pod.yaml": pod}, "podSecurityContext: {}\n")
+    chart = make_chart(tmp_path / "c", {"pod.yaml": pod}, "podSecurityContext: {}\n")
     plans = plan_chart(chart, OPTIONS)
     assert plans[0].changed  # the values edit is still planned from the templates
     assert plans[0].proof is not None and not plans[0].proof.rendered
@@ -142,7 +133,7 @@ def test_chart_that_needs_user_values_is_planned_without_rendering(tmp_path):
 
 
 def test_missing_dependency_is_planned_without_rendering(tmp_path):
-    chart = _chart(tmp_path / "c", {"pod.yaml": POD}, "podSecurityContext: {}\n",
+    chart = make_chart(tmp_path / "c", {"pod.yaml": POD}, "podSecurityContext: {}\n",
                    "apiVersion: v2\nname: demo\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.0.0\n"
                    "    repository: https://charts.example.com\n")
     plans = plan_chart(chart, OPTIONS)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import make_chart
 import yaml
 
 from fixer import ops as O
@@ -359,16 +360,6 @@ def test_schema_checker_unit():
     assert check_ops(None, {}, [O.Set(("x",), 1)]) is None
 
 
-def _make_chart(root: Path, templates: dict[str, str], values: str, meta: str = "apiVersion: v2\nname: demo\n"
-                "version: 0.1.0\n") -> Path:
-    (root / "templates").mkdir(parents=True)
-    (root / "Chart.yaml").write_text(meta)
-    (root / "values.yaml").write_text(values)
-    for name, text in templates.items():
-        (root / "templates" / name).write_text(text)
-    return root
-
-
 DEPLOY = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -396,12 +387,12 @@ def test_anchored_values_are_reported_not_edited(tmp_path):
               "# the app's container settings, also used as the defaults of an operator's CR\n"
               "app: &sc\n  readOnlyRootFilesystem: true\n"
               "crDefaults: *sc\n")
-    chart = _make_chart(tmp_path / "c", {"a.yaml": DEPLOY.format(name="a", psc="pod", csc="app")}, values)
+    chart = make_chart(tmp_path / "c", {"a.yaml": DEPLOY.format(name="a", psc="pod", csc="app")}, values)
     plans = plan_chart(chart, OPTIONS, render=False)
     assert not plans[0].changed
     reps = [r for r in plans[0].findings if r.rule in ("drop-capabilities", "no-privilege-escalation")]
     assert reps and all(r.status == "unfixable" and "anchor" in r.note for r in reps)
-    shared = _make_chart(tmp_path / "d", {"a.yaml": DEPLOY.format(name="a", psc="pod", csc="app"),
+    shared = make_chart(tmp_path / "d", {"a.yaml": DEPLOY.format(name="a", psc="pod", csc="app"),
                                           "b.yaml": DEPLOY.format(name="b", psc="pod", csc="job")},
                          values.replace("crDefaults", "job"))
     plans = plan_chart(shared, OPTIONS, render=False)
@@ -412,7 +403,7 @@ def test_consumers_that_need_different_settings_are_reported(tmp_path):
     """One pod-level key, two pods; one of them has a container that runs as root (kfix must not
     add runAsNonRoot: true there), so the shared key is reported, not edited."""
     root_container = DEPLOY.format(name="b", psc="pod", csc="root")
-    chart = _make_chart(tmp_path / "c", {
+    chart = make_chart(tmp_path / "c", {
         "a.yaml": DEPLOY.format(name="a", psc="pod", csc="app"),
         "b.yaml": root_container},
         "pod: {seccompProfile: {type: RuntimeDefault}}\n"
@@ -427,7 +418,7 @@ def test_consumers_that_need_different_settings_are_reported(tmp_path):
 
 
 def test_fallback_key_the_chart_really_uses_is_edited(tmp_path):
-    chart = _make_chart(tmp_path / "c", {"w.yaml": """\
+    chart = make_chart(tmp_path / "c", {"w.yaml": """\
 apiVersion: apps/v1
 kind: Deployment
 spec:
@@ -446,10 +437,10 @@ spec:
 
 
 def test_subchart_values_live_under_its_key(tmp_path):
-    app = _make_chart(tmp_path / "app", {}, "# parent\ndatabase:\n  replicas: 1\n",
+    app = make_chart(tmp_path / "app", {}, "# parent\ndatabase:\n  replicas: 1\n",
                       "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: db\n    version: 0.1.0\n"
                       "    alias: database\n")
-    _make_chart(app / "charts" / "db", {"sts.yaml": DEPLOY.format(name="db", psc="podSecurityContext",
+    make_chart(app / "charts" / "db", {"sts.yaml": DEPLOY.format(name="db", psc="podSecurityContext",
                                                                    csc="containerSecurityContext")},
                 "replicas: 1\npodSecurityContext:\n  fsGroup: 2000\ncontainerSecurityContext: {}\n",
                 "apiVersion: v2\nname: db\nversion: 0.1.0\n")
