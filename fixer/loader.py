@@ -29,6 +29,7 @@ MAX_EXPANDED_NODES = 200_000
 _ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s&,\[\]{}]")  # an anchor follows space or a flow indicator
 _DEEP_INDENT = " " * 400  # cheap signs that nesting may be deep enough to need a real depth check
 _DASH_CHAIN = "- " * 60
+_TOO_DEEP = f"YAML nested more than {MAX_DEPTH} levels deep; refusing to process"
 
 
 class DuplicateKeyError(ConstructorError):
@@ -120,11 +121,11 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
     except DuplicateKeyError as exc:
         raise InputError(f"{exc.problem}: kfix does not guess which one counts", _line(exc)) from None
     except yaml.MarkedYAMLError as exc:
-        raise InputError(f"invalid YAML: {exc.problem or exc.context}", _line(exc)) from None
+        raise _invalid(exc) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise InputError("YAML nested too deeply") from None
+        raise InputError(_TOO_DEEP) from None
     finally:
         loader.dispose()
     return docs
@@ -148,12 +149,19 @@ def _check_depth(text: str) -> None:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep; refusing to process",
-                                     event.start_mark.line + 1)
+                    raise InputError(_TOO_DEEP, event.start_mark.line + 1)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:
-        raise InputError(f"invalid YAML: {exc.problem or exc.context}", _line(exc)) from None
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: yaml.MarkedYAMLError) -> InputError:
+    """The message for a parse error; libyaml >= 0.2.6 stops runaway nesting itself (at 1,000 levels)."""
+    problem = exc.problem or exc.context or "parse error"
+    if "nesting depth" in problem:
+        return InputError(_TOO_DEEP, _line(exc))
+    return InputError(f"invalid YAML: {problem}", _line(exc))
 
 
 def _shared_nodes(root: Node) -> dict[int, int]:

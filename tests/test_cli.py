@@ -45,6 +45,8 @@ def fixable_clean() -> str:
     text = (CASES / VOTE).read_text()
     text = text.replace("image: dockersamples/examplevotingapp_vote",
                         "image: dockersamples/examplevotingapp_vote@sha256:" + "ab" * 32)
+    # volume lists, so the writable /tmp of read-only-root-filesystem is a safe fix
+    text += "        volumeMounts:\n        - {name: cache, mountPath: /cache}\n      volumes:\n      - {name: cache, emptyDir: {}}\n"
     policies = HARDENED.split("---\n", 1)[1]
     return text + "---\n" + policies
 
@@ -89,7 +91,9 @@ def test_write_rewrites_and_summarises(tmp_path: Path) -> None:
     assert summary and (summary["files"], summary["verb"]) == ("1", "changed") and int(summary["fixes"]) >= 5, err
     assert re.search(r"\d+ findings? to fix by hand", err)
     text = vote.read_text()
-    assert "readOnlyRootFilesystem: true" in text and "runAsNonRoot: true" in text
+    assert "allowPrivilegeEscalation: false" in text and "runAsNonRoot: true" in text
+    # the pod has no volumes list for a writable /tmp: the read-only flag alone is an unsafe fix
+    assert "readOnlyRootFilesystem" not in text and "1 unsafe fix not applied" in err
     assert vote.stat().st_mtime_ns != OLD_MTIME_NS
     # the rewrite is complete: a second run has nothing to change
     age(vote)
@@ -222,7 +226,7 @@ def test_select_and_ignore(tmp_path: Path) -> None:
     assert "resources" not in rules and "image-digest" not in rules and "network-policy" not in rules
     assert "no-privilege-escalation" in rules
     rc, out, _ = run_kfix(["apply", "--ignore", "resources", "vote.yaml"], cwd=tmp_path)
-    assert b"resources:" not in out and b"readOnlyRootFilesystem: true" in out
+    assert b"resources:" not in out and b"allowPrivilegeEscalation: false" in out
 
 
 @pytest.mark.parametrize("option", [["--select", "no-such-rule"], ["--ignore", "resources,bogus"]])
@@ -296,14 +300,24 @@ spec:
       containers:
       - name: shop
         image: nginx
+        volumeMounts:
+        - name: content
+          mountPath: /usr/share/nginx/html
+      volumes:
+      - name: content
+        configMap:
+          name: shop-content
 """
 
 
-def _assert_configured(text: str) -> None:
+def _assert_configured(text: str, volumes: bool) -> None:
     assert "runAsUser: 12345" in text and "runAsGroup: 23456" in text
     assert "cpu: 250m" in text and "memory: 256Mi" in text and "memory: 1Gi" in text
-    assert "mountPath: /var/cache/nginx" in text and "mountPath: /tmp" in text
-    assert text.count("emptyDir: {}") == 2
+    if volumes:  # a writable emptyDir at each configured path, in the pod's own volume lists
+        assert "mountPath: /var/cache/nginx" in text and "mountPath: /tmp" in text
+        assert text.count("emptyDir: {}") == 2 and "readOnlyRootFilesystem: true" in text
+    else:  # no volume lists to extend: the flag alone is an unsafe fix, not applied by default
+        assert "emptyDir" not in text and "readOnlyRootFilesystem" not in text
 
 
 @pytest.mark.parametrize("how", ["--config", "found-in-cwd", "found-upward"])
@@ -322,8 +336,8 @@ def test_kfix_yaml_configuration(tmp_path: Path, how: str) -> None:
     target = "deploy/prod" if cwd == project else "."
     rc, _out, err = run_kfix(["apply", "--write", *args, target], cwd=cwd)
     assert rc == 1, err
-    _assert_configured(vote.read_text())
-    _assert_configured(webapp.read_text())
+    _assert_configured(vote.read_text(), volumes=False)
+    _assert_configured(webapp.read_text(), volumes=True)
 
 
 def test_custom_resource_needs_its_configuration(tmp_path: Path) -> None:

@@ -124,8 +124,8 @@ def test_piped_answers_write_only_what_was_accepted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert job.read_bytes() == want_job
     assert vote.read_bytes() == vote_before  # 'd' on the first change of the second file: nothing
-    assert PROMPT in proc.stdout and "(1/14) " in proc.stdout
-    assert "review: 2 accepted, 12 rejected, 1 file written" in proc.stderr
+    assert PROMPT in proc.stdout and "(1/12) " in proc.stdout
+    assert "review: 2 accepted, 10 rejected, 1 file written" in proc.stderr
     assert "\x1b[" not in proc.stdout + proc.stderr  # no colour on a pipe
 
 
@@ -148,7 +148,7 @@ def test_help_and_unknown_answers_ask_again(tmp_path: Path) -> None:
     before = snapshot(work)
     proc = run([str(work)], "?\nwhat\n\nn\nq\n")
     assert proc.returncode == 0
-    assert proc.stdout.count("(1/7) " + PROMPT) == 4  # ?, 'what', empty line, then n
+    assert proc.stdout.count("(1/6) " + PROMPT) == 4  # ?, 'what', empty line, then n
     assert "a - apply this change and all remaining changes in this file" in proc.stdout
     assert "unknown answer 'what'" in proc.stdout
     assert "e - edit" not in proc.stdout  # no $EDITOR: 'e' is neither offered nor described
@@ -158,13 +158,13 @@ def test_help_and_unknown_answers_ask_again(tmp_path: Path) -> None:
 def test_all_in_file_then_skip_file(tmp_path: Path) -> None:
     work = copy(tmp_path, JOB, VOTE)
     job, vote = work / JOB.name, work / VOTE.name
-    want_job = expected(job, [1, 2, 3, 4, 5, 6])
+    want_job = expected(job, [1, 2, 3, 4, 5])
     want_vote = expected(vote, [0])
     proc = run([str(work)], "n\na\ny\nd\n")
     assert proc.returncode == 0, proc.stderr
     assert job.read_bytes() == want_job
     assert vote.read_bytes() == want_vote
-    assert "review: 7 accepted, 7 rejected, 2 files written" in proc.stderr
+    assert "review: 6 accepted, 6 rejected, 2 files written" in proc.stderr
     assert proc.stdout.count(PROMPT) == 4
 
 
@@ -176,7 +176,7 @@ def test_end_of_input_is_quit(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert (work / JOB.name).read_bytes() == want_job
     assert (work / VOTE.name).read_bytes() == vote_before
-    assert "review: 1 accepted, 0 rejected, 13 not reviewed, 1 file written" in proc.stderr
+    assert "review: 1 accepted, 0 rejected, 11 not reviewed, 1 file written" in proc.stderr
 
 
 def test_no_input_at_all_writes_nothing(tmp_path: Path) -> None:
@@ -260,12 +260,12 @@ def test_decisions_second_run_asks_only_about_new_changes(tmp_path: Path) -> Non
     text = decisions.read_text()
     assert "decision: 'yes'" in text and "decision: 'no'" in text
 
-    shutil.copyfile(CRON, work / CRON.name)  # a new file: its 7 changes are new
+    shutil.copyfile(CRON, work / CRON.name)  # a new file: its 6 changes are new
     second = run(["--decisions", str(decisions), str(work)], "a\na\n")
     assert second.returncode == 0, second.stderr
-    # 7 new in the CronJob file (reviewed first), then 5 undecided in the Job file: drop-capabilities
+    # 6 new in the CronJob file (reviewed first), then 4 undecided in the Job file: drop-capabilities
     # is written and no-privilege-escalation was declined
-    assert "(1/12) " + PROMPT in second.stdout and "(8/12) " + PROMPT in second.stdout
+    assert "(1/10) " + PROMPT in second.stdout and "(7/10) " + PROMPT in second.stdout
     assert second.stdout.count(PROMPT) == 2
     assert "allowPrivilegeEscalation" not in (work / JOB.name).read_text()  # declined: never proposed again
     assert "1 declined earlier (not proposed)" in second.stderr
@@ -343,8 +343,8 @@ def test_edit_keeps_valid_yaml_and_replans_the_rest(tmp_path: Path, editor) -> N
     assert PROMPT_E in proc.stdout
     assert editor.log.read_text() == proposal + "\n=====\n"  # the editor got this change's proposal
     assert job.read_text() == "# reviewed by a person\n" + proposal
-    assert "edited text kept for" in proc.stdout and "6 change(s) left to review" in proc.stdout
-    assert "review: 1 accepted, 6 rejected, 1 file written" in proc.stderr
+    assert "edited text kept for" in proc.stdout and "5 change(s) left to review" in proc.stdout
+    assert "review: 1 accepted, 5 rejected, 1 file written" in proc.stderr
 
 
 def test_edit_then_accept_builds_on_the_edited_text(tmp_path: Path, editor) -> None:
@@ -364,7 +364,7 @@ def test_edit_that_does_not_parse_is_dropped(tmp_path: Path, editor) -> None:
     proc = run([str(work)], "e\nn\nq\n", **editor("invalid"))
     assert proc.returncode == 0
     assert "does not parse as YAML" in proc.stdout and "proposal unchanged" in proc.stdout
-    assert proc.stdout.count("(1/7) " + PROMPT_E) == 2  # asked again about the same change
+    assert proc.stdout.count("(1/6) " + PROMPT_E) == 2  # asked again about the same change
     assert snapshot(work) == before
 
 
@@ -387,7 +387,7 @@ def test_edit_that_takes_out_an_accepted_change_records_it_declined(tmp_path: Pa
                **editor("revert", EDIT_ORIGINAL=str(JOB)))
     assert proc.returncode == 0, proc.stderr
     assert snapshot(work) == before
-    assert "review: 0 accepted, 2 rejected, 5 not reviewed, 0 files written" in proc.stderr
+    assert "review: 0 accepted, 2 rejected, 4 not reviewed, 0 files written" in proc.stderr
     assert list(load_decisions(str(decisions)).entries.values()) == [False, False]
 
 
@@ -413,7 +413,7 @@ def test_edit_in_a_terminal(tmp_path: Path, editor) -> None:
 # --- a terminal -------------------------------------------------------------------------------------
 def test_terminal_every_key_and_colour(tmp_path: Path) -> None:
     work = copy(tmp_path, JOB, VOTE)
-    want_job = expected(work / JOB.name, [0, 3, 4, 5, 6])
+    want_job = expected(work / JOB.name, [0, 3, 4, 5])
     vote_before = (work / VOTE.name).read_bytes()
     child = spawn([str(work)], work)
     for answer in ("y", "n", "?", "n", "a", "d"):
@@ -448,7 +448,7 @@ def test_terminal_quit_midway_writes_decisions_so_far(tmp_path: Path) -> None:
     for answer in ("y", "n", "q"):
         child.expect_exact(PROMPT)
         child.sendline(answer)
-    child.expect_exact("review: 1 accepted, 1 rejected, 12 not reviewed, 1 file written")
+    child.expect_exact("review: 1 accepted, 1 rejected, 10 not reviewed, 1 file written")
     assert finish(child) == 0
     assert (work / JOB.name).read_bytes() == want_job
     assert (work / VOTE.name).read_bytes() == vote_before

@@ -510,6 +510,11 @@ class _Planner:
                 spec[section] = new_lists[section]
             else:
                 spec.pop(section, None)
+        # a values key that lists volumes or mounts is a list the pod has, even while it renders empty
+        for list_path in lists:
+            owner = O.get(facts, list_path[:-1])
+            if isinstance(owner, dict) and owner.get(list_path[-1]) is None:
+                owner[list_path[-1]] = []
         name = workload.site.name if workload is not None else pod.template
         label = f"{pod.kind} {pod.template}"
         return _Consumer(chart, pod, label, name, facts, sources, lists, containers, workload, rendered_paths)
@@ -723,9 +728,9 @@ class _Planner:
             return
         if finding.fix is Fix.UNSAFE and not self.options.unsafe_fixes:
             self._report(c, finding, "unsafe", "unsafe fix not applied (use --unsafe-fixes)", vloc)
-            for op in finding.ops:
+            for op in finding.ops:  # a value a person wrote that only an unsafe fix overrides
                 h = c.source_for(op.path)
-                if h is not None:
+                if h is not None and O.get(working, op.path) is not None:
                     self.unsafe_in.append((c, h[0]))
             return
         # volumes and their mounts (a writable emptyDir) go through values together or not at all
@@ -737,6 +742,12 @@ class _Planner:
         if volume_ops and fixed_ops:
             v2, p2, f2, pre2, _s2 = self._translate(c, tuple(volume_ops), O.apply(values, vops))
             bad = [p for p in p2 if p is not None]
+            if bad and not self.options.unsafe_fixes:
+                # without its writable volume the rest is the unsafe variant of the fix (see the rule)
+                why, _where = bad[0]
+                self._report(c, finding, "unsafe", f"unsafe fix not applied (use --unsafe-fixes): the writable "
+                                                   f"emptyDir cannot go through values ({why})", vloc)
+                return
             if bad:
                 failed.append((volume_ops[0], bad[0]))
             else:
