@@ -5,7 +5,8 @@ in one run (so the machine's noise hits every figure alike):
   - load:   PyYAML CSafeLoader, load_all of every file, single process (the reference, 1.0x)
   - kfix apply --write, one process (--jobs 1), as a ratio to load
   - kfix apply --write, all cores (--jobs 0), as a ratio to load
-  - kfix --version start-up, and kfix scan (read-only) for comparison
+  - kfix apply --check (everything but the writes: parse, rules, edits, verifying re-parse), and kfix scan
+  - kfix --version start-up
 Usage: python benchmarks/bench.py [--docs N]
 """
 
@@ -77,6 +78,7 @@ def main() -> None:
             work = Path(tmp) / label.replace(" ", "_")
             shutil.copytree(base, work)
             results[label] = time_cmd([*kfix, "apply", "--write", "--quiet", *extra, str(work)])
+        results["apply --check --jobs 1"] = time_cmd([*kfix, "apply", "--check", "--quiet", "--jobs", "1", str(base)])
         results["scan --jobs 1"] = time_cmd([*kfix, "scan", "--quiet", "--jobs", "1", str(base)])
         startup = min(time_cmd([exe or "kfix", "--version"]) for _ in range(10))
     print(f"corpus: {n_files} files, {n_docs} documents; {os.cpu_count()} cores")

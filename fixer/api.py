@@ -71,8 +71,12 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
 _INVENTORY_MARKERS = (b"RoleBinding", b"NetworkPolicy", b"ResourceQuota")
 
 
-def collect_inventory(sources: Iterable[tuple[str, bytes]]) -> Inventory:
-    """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run."""
+def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None = None) -> Inventory:
+    """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run.
+
+    ``parsed``, when given, receives path -> documents of the files read here, so planning can use
+    them instead of parsing those files again.
+    """
     inv = Inventory()
     for path, raw in sources:
         if not any(m in raw for m in _INVENTORY_MARKERS):
@@ -81,6 +85,8 @@ def collect_inventory(sources: Iterable[tuple[str, bytes]]) -> Inventory:
             docs = parse(decode(raw).text)
         except InputError:
             continue
+        if parsed is not None:
+            parsed[path] = docs
         for doc in docs:
             for _, obj in objects(doc.data):
                 _inventory_object(inv, obj, f"{path}:{doc.line}")
@@ -122,41 +128,63 @@ def read_file(path: str) -> bytes:
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
-_worker_state: tuple[Options, Inventory, dict[str, bytes]] | None = None
+@dataclass
+class _RunState:
+    """What every file's planning shares: options, the run's inventory, contents read (and parsed) once."""
+
+    options: Options
+    inventory: Inventory
+    contents: dict[str, bytes] = field(default_factory=dict)
+    parsed: dict = field(default_factory=dict)  # path -> documents parsed for the inventory
+    write: bool = False  # rewrite each changed file right after planning it
 
 
-def _init_worker(options: Options, inventory: Inventory, contents: dict[str, bytes] | None = None) -> None:
+_worker_state: _RunState | None = None
+
+
+def _init_worker(state: _RunState) -> None:
     global _worker_state
     import gc
 
     gc.disable()  # short-lived workers: the cyclic collector only costs time on large node trees
-    _worker_state = (options, inventory, contents or {})
+    _worker_state = state
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
-    assert _worker_state is not None
-    options, inventory, contents = _worker_state
+    state = _worker_state
+    assert state is not None
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
-    raw = contents.pop(cand.path, None)
+    raw = state.contents.pop(cand.path, None)
     if raw is None:
         try:
             raw = read_file(cand.path)
         except InputError as exc:
             return FilePlan(cand.path, error=exc)
-    return _plan_safely(cand.path, raw, options, inventory)
+    plan = _plan_safely(cand.path, raw, state.options, state.inventory, state.parsed.pop(cand.path, None))
+    return _written(plan) if state.write else plan
 
 
-def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory) -> FilePlan:
+def _written(plan: FilePlan) -> FilePlan:
+    """Write a changed plan's file; a failure becomes the plan's error (the file stays as it was)."""
+    if plan.changed and plan.error is None and plan.source is not None:
+        try:
+            write_file(plan.path, plan.source.encode(plan.new_text))
+        except OSError as exc:
+            plan.error = InputError(f"cannot write: {exc.strerror or exc}", path=plan.path)
+    return plan
+
+
+def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, docs: list | None = None) -> FilePlan:
     """``plan_text``, with an unexpected exception (a kfix bug) turned into this file's error.
 
     One file that trips a bug is reported (file:line, never a traceback) and left untouched; the run
     goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
     """
     try:
-        return plan_text(path, raw, options, inventory)
+        return plan_text(path, raw, options, inventory, docs)
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
         if os.environ.get("KFIX_DEBUG"):
             raise
@@ -171,50 +199,55 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory) 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
-               values_files: tuple[str, ...] = ()) -> RunResult:
+               values_files: tuple[str, ...] = (), write: bool = False) -> RunResult:
     """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
-    `--values`, in helm's order); each chart gives one plan per values file.
+    `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
+    changed file (atomically) as soon as it is planned, in the process that planned it; a file that
+    cannot be written gets the error on its plan and is left as it was.
     """
     candidates = discover(paths, excludes)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
     chart_plans = plan_charts(charts, options, values_files)
-    readable: dict[str, bytes] = {}  # read once: for the inventory, then for planning
-    for cand in candidates:
-        if not cand.error and not cand.note:
-            try:
-                readable[cand.path] = read_file(cand.path)
-            except InputError:
-                pass
-    inventory = collect_inventory(readable.items())
-    if jobs == 0:
-        jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
-    result = RunResult()
-    if jobs <= 1 or len(candidates) < 2:
-        _init_worker(options, inventory, readable)
-        try:
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
+    try:
+        state = _RunState(options, Inventory(), write=write)
+        for cand in candidates:  # read once: for the inventory, then for planning
+            if not cand.error and not cand.note:
+                try:
+                    state.contents[cand.path] = read_file(cand.path)
+                except InputError:
+                    pass
+        state.inventory = collect_inventory(state.contents.items(), state.parsed)
+        if jobs == 0:
+            jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
+        result = RunResult()
+        if jobs <= 1 or len(candidates) < 2:
+            _init_worker(state)
             for i, cand in enumerate(candidates):
                 result.plans.append(_plan_candidate(cand))
                 if progress:
                     progress(i + 1, len(candidates))
-        finally:
-            import gc
+        else:
+            import multiprocessing
 
+            ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+            chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
+                for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
+                    result.plans.append(plan)
+                    if progress:
+                        progress(i + 1, len(candidates))
+    finally:
+        if collecting:
             gc.enable()
-        result.plans.extend(chart_plans)
-        return result
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(options, inventory, readable)) as pool:
-        for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-            result.plans.append(plan)
-            if progress:
-                progress(i + 1, len(candidates))
-    result.plans.extend(chart_plans)
+    for plan in chart_plans:
+        result.plans.append(_written(plan) if write else plan)
     return result
 
 

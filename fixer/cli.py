@@ -75,7 +75,7 @@ class Run:
         self.quiet = quiet
         self.color = not no_color and not env_no_color() and sys.stdout.isatty()
 
-    def plan(self, paths: list[str]):
+    def plan(self, paths: list[str], write: bool = False):
         from .api import RunResult, plan_bytes, plan_paths
 
         if paths == ["-"]:
@@ -90,7 +90,7 @@ class Run:
 
         try:
             result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show,
-                                values_files=self.values_files)
+                                values_files=self.values_files, write=write)
         except ConfigError as exc:
             _fail(str(exc))
         if _progress_shown:
@@ -180,28 +180,21 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
 
 def _apply(paths, write, check, run: Run) -> int:
     from . import report
-    from .api import write_file
     from .diffs import colorize, unified_diff
 
-    result = run.plan(paths)
-    run.report_problems(result)
     stream = paths == ["-"]
+    written = bool(write) and not check and not stream
+    result = run.plan(paths, write=written)  # with --write, each file is written as soon as it is planned
+    run.report_problems(result)
     for plan in result.plans:
         if not plan.changed or plan.source is None:
             if stream and plan.source is not None and plan.error is None and not check:
                 sys.stdout.buffer.write(plan.source.encode())
             continue
-        new_bytes = plan.source.encode(plan.new_text)
         if stream and not check:  # '-' is a filter: the fixed stream goes to stdout, with or without --write
-            sys.stdout.buffer.write(new_bytes)
-        elif write and not check:
-            try:
-                write_file(plan.path, new_bytes)
-            except OSError as exc:
-                from .errors import InputError
-
-                plan.error = InputError(f"cannot write: {exc.strerror or exc}", path=plan.path)
-                typer.echo(f"error: {plan.error}", err=True)
+            sys.stdout.buffer.write(plan.source.encode(plan.new_text))
+        elif written:
+            continue
         elif check:
             if not run.quiet:
                 typer.echo(f"would change: {plan.path}", err=True)

@@ -84,7 +84,7 @@ def _candidate(path: str) -> Candidate:
         except OSError as exc:
             why = "symbolic link loop" if exc.errno == 40 else "broken symbolic link"
             return Candidate(path, error=why)
-    chart = chart_root(Path(path))
+    chart = chart_root(Path(path)) if "templates" in path else None  # the check walks every parent folder
     if chart is not None:
         return Candidate(path, note=f"Helm chart template (chart {chart}); not edited as YAML")
     parent = os.path.dirname(path) or "."

@@ -36,8 +36,28 @@ class DuplicateKeyError(ConstructorError):
     pass
 
 
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_TAGS: dict[str, str] = {}  # plain scalar -> its implicit tag (manifests repeat the same keys and values)
+_TAGS_MAX = 100_000
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Safe loader that rejects duplicate keys and never rewrites nodes while merging ``<<``."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        """The tag of an untagged node (a safe loader has no path resolvers): a quoted scalar is a string,
+        a plain one's tag depends on its text alone, so each text is matched against the patterns once."""
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = _TAGS.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_TAGS) >= _TAGS_MAX:
+                    _TAGS.clear()
+                _TAGS[value] = tag
+            return tag
+        return _MAP if kind is MappingNode else _SEQ
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict:  # type: ignore[override]
         if not isinstance(node, MappingNode):
@@ -111,13 +131,17 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
         _check_depth(text)
     loader = _Loader(text)
     docs: list[Document] = []
-    has_anchor = find_shared and "&" in text and _ANCHOR.search(text) is not None
+    has_anchor = "&" in text and _ANCHOR.search(text) is not None
+    node = None
     try:
         while loader.check_node():
             node = loader.get_node()
-            shared = _shared_nodes(node) if has_anchor and node is not None else {}
-            data = loader.construct_document(node)
-            docs.append(Document(len(docs), node, data, shared))
+            shared = _shared_nodes(node) if find_shared and has_anchor and node is not None else {}
+            docs.append(Document(len(docs), node, _construct(loader, node, has_anchor), shared))
+    except (ValueError, TypeError, AttributeError) as exc:  # PyYAML's constructors on a value unfit for its tag
+        line = node.start_mark.line + 1 if node is not None else None
+        raise InputError(f"invalid YAML: a value does not fit its tag ({type(exc).__name__}: {exc})"[:200],
+                         line) from None
     except DuplicateKeyError as exc:
         raise InputError(f"{exc.problem}: kfix does not guess which one counts", _line(exc)) from None
     except yaml.MarkedYAMLError as exc:
@@ -129,6 +153,69 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
     finally:
         loader.dispose()
     return docs
+
+
+class _Unusual(Exception):
+    """A node the fast constructor leaves to PyYAML's: merge keys, explicit tags, duplicate or odd keys."""
+
+
+_SCALARS = {tag: _Loader.yaml_constructors[tag] for tag in (
+    "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp")}
+
+
+def _construct(loader: _Loader, node: Node | None, has_anchor: bool) -> Any:
+    """Plain data of one document, as PyYAML's safe constructor builds it.
+
+    Manifests are plain mappings, lists and scalars; building those directly costs a fraction of
+    PyYAML's general constructor (which keeps per-node state for recursive structures). Anything
+    else (a merge key, an explicit tag, a duplicate or unhashable key) goes to the general path,
+    which also produces the precise error.
+    """
+    if node is None:
+        return None
+    memo: dict[int, Any] | None = {} if has_anchor else None  # aliases give the same object back
+
+    def build(n: Node) -> Any:
+        cls = n.__class__
+        if cls is ScalarNode:
+            tag = n.tag
+            if tag == _STR:
+                return n.value
+            ctor = _SCALARS.get(tag)
+            if ctor is None:
+                raise _Unusual
+            return ctor(loader, n)
+        if memo is not None and id(n) in memo:
+            return memo[id(n)]
+        if cls is MappingNode and n.tag == _MAP:
+            out: dict = {}
+            if memo is not None:
+                memo[id(n)] = out
+            for k, v in n.value:
+                if k.tag == MERGE_TAG:
+                    raise _Unusual
+                key = build(k)
+                try:
+                    out[key] = build(v)
+                except TypeError:  # an unhashable key
+                    raise _Unusual from None
+            if len(out) != len(n.value):  # a key twice
+                raise _Unusual
+            return out
+        if cls is SequenceNode and n.tag == _SEQ:
+            items: list = []
+            if memo is not None:
+                memo[id(n)] = items
+            for v in n.value:
+                items.append(build(v))
+            return items
+        raise _Unusual
+
+    try:
+        return build(node)
+    except _Unusual:
+        return loader.construct_document(node)
 
 
 def load_data(text: str) -> list[Any]:

@@ -89,7 +89,9 @@ class FilePlan:
         return self.new_text is not None and self.source is not None and self.new_text != self.source.text
 
 
-def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory) -> FilePlan:
+def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
+              docs: list[Document] | None = None) -> FilePlan:
+    """Plan one file. ``docs``: its documents when they were parsed already (by the inventory pass)."""
     plan = FilePlan(path)
     try:
         plan.source = decode(raw)
@@ -97,7 +99,8 @@ def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory) -> 
         if not text.strip():
             raise InputError("empty file", 1)
         try:
-            docs = parse(text)
+            if docs is None:
+                docs = parse(text)
         except InputError as exc:
             if "{{" in text and exc.message.startswith("invalid YAML"):
                 raise InputError("Helm template syntax ({{ }}) in a plain YAML file; point kfix at the chart "
@@ -139,10 +142,11 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
     pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
+    resource = site.resource
     for rule in options.rules:
         for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
             line = _line_of(doc, finding.path)
-            rep = Reported(finding, plan.path, line, site.resource, "report")
+            rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
             by = exempted_by(finding, exempt)
             if by:
@@ -163,7 +167,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             change = changes.get(key)
             if change is None:
                 cid = f"{doc.index}:{'.'.join(map(str, site.path))}:{finding.rule}:{key[2] or ''}"
-                change = changes[key] = Change(cid, finding.rule, finding.fix, doc.index, site.resource,
+                change = changes[key] = Change(cid, finding.rule, finding.fix, doc.index, resource,
                                                key[2], line, [], [])
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
