@@ -1,7 +1,7 @@
 """kfix throughput against a plain libyaml load of the same files, and start-up time.
 
 Builds a corpus of at least 5,000 documents from samples/ and the golden test inputs, then reports,
-in one run (so the machine's noise hits every figure alike):
+in one run, each command's time relative to the reference loads taken just before and after it:
   - load:   PyYAML CSafeLoader, load_all of every file, single process (the reference, 1.0x)
   - kfix apply --write, one process (--jobs 1), as a ratio to load
   - kfix apply --write, all cores (--jobs 0), as a ratio to load
@@ -72,19 +72,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "corpus"
         n_files, n_docs = build_corpus(base, args.docs)
-        load = min(time_load(base) for _ in range(3))
+        time_load(base)  # warm the page cache
+        commands = {
+            "apply --write --jobs 1": ["apply", "--write", "--jobs", "1"],
+            "apply --write --jobs 0": ["apply", "--write", "--jobs", "0"],
+            "apply --check --jobs 1": ["apply", "--check", "--jobs", "1"],
+            "scan --jobs 1": ["scan", "--jobs", "1"],
+        }
+        # Each command is timed between two reference loads and compared with their mean: these machines
+        # slow down and speed up over a run, and a ratio to a load measured minutes earlier would drift.
         results = {}
-        for label, extra in (("apply --write --jobs 1", ["--jobs", "1"]), ("apply --write --jobs 0", ["--jobs", "0"])):
-            work = Path(tmp) / label.replace(" ", "_")
-            shutil.copytree(base, work)
-            results[label] = time_cmd([*kfix, "apply", "--write", "--quiet", *extra, str(work)])
-        results["apply --check --jobs 1"] = time_cmd([*kfix, "apply", "--check", "--quiet", "--jobs", "1", str(base)])
-        results["scan --jobs 1"] = time_cmd([*kfix, "scan", "--quiet", "--jobs", "1", str(base)])
+        load = time_load(base)
+        loads = [load]
+        for label, cmd in commands.items():
+            target = base
+            if "--write" in cmd:
+                target = Path(tmp) / label.replace(" ", "_")
+                shutil.copytree(base, target)
+            seconds = time_cmd([*kfix, *cmd, "--quiet", str(target)])
+            after = time_load(base)
+            loads.append(after)
+            results[label] = (seconds, seconds / ((load + after) / 2))
+            load = after
         startup = min(time_cmd([exe or "kfix", "--version"]) for _ in range(10))
     print(f"corpus: {n_files} files, {n_docs} documents; {os.cpu_count()} cores")
-    print(f"{'CSafeLoader load (reference)':32s} {load:7.3f} s   1.00x")
-    for label, seconds in results.items():
-        print(f"{'kfix ' + label:32s} {seconds:7.3f} s   {seconds / load:5.2f}x")
+    print(f"{'CSafeLoader load (reference)':32s} {min(loads):7.3f} s   1.00x  (min of {len(loads)}; "
+          f"max {max(loads):.3f} s)")
+    for label, (seconds, ratio) in results.items():
+        print(f"{'kfix ' + label:32s} {seconds:7.3f} s   {ratio:5.2f}x")
     print(f"{'kfix --version start-up':32s} {startup:7.3f} s")
 
 
