@@ -39,7 +39,8 @@ class RunResult:
 
     @property
     def changed(self) -> list[FilePlan]:
-        return [p for p in self.plans if p.changed]
+        """Plans that change their file (and met no error, such as a file that could not be written)."""
+        return [p for p in self.plans if p.changed and p.error is None]
 
     def findings(self) -> list[Reported]:
         """Every finding, namespace-level ones once per namespace."""
@@ -142,7 +143,7 @@ class _RunState:
 _worker_state: _RunState | None = None
 
 
-def _init_worker(state: _RunState) -> None:
+def _init_worker(state: _RunState | None) -> None:
     global _worker_state
     import gc
 
@@ -229,10 +230,13 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
         result = RunResult()
         if jobs <= 1 or len(candidates) < 2:
             _init_worker(state)
-            for i, cand in enumerate(candidates):
-                result.plans.append(_plan_candidate(cand))
-                if progress:
-                    progress(i + 1, len(candidates))
+            try:
+                for i, cand in enumerate(candidates):
+                    result.plans.append(_plan_candidate(cand))
+                    if progress:
+                        progress(i + 1, len(candidates))
+            finally:
+                _init_worker(None)  # the run's contents and inventory are not kept past it
         else:
             import multiprocessing
 

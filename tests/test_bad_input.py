@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -349,27 +350,38 @@ def test_nothing_is_left_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
+def _lock(folder: Path):
+    """Make ``folder`` refuse new files, even to root (the immutable attribute), or return None."""
+    folder.chmod(0o555)
+    probe = folder / ".probe"
+    try:
+        probe.write_text("x")
+    except PermissionError:
+        return lambda: folder.chmod(0o755)
+    probe.unlink()
+    if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        return lambda: (subprocess.run(["chattr", "-i", str(folder)], check=True), folder.chmod(0o755))
+    folder.chmod(0o755)
+    return None
+
+
 def test_read_only_target_is_reported_not_crashed(tmp_path: Path) -> None:
-    """A file kfix cannot write (its folder is read-only) is an error with exit 2, the rest is written."""
+    """A file kfix cannot write (its folder takes no new files) is an error with exit 2, the rest is written."""
     locked = tmp_path / "locked"
     good = _good_file(tmp_path / "open")
     target = _good_file(locked)
-    locked.chmod(0o555)
+    unlock = _lock(locked)
+    if unlock is None:
+        pytest.skip("cannot make a folder read-only for this user (root without chattr)")
     try:
-        probe = locked / ".probe"
-        try:
-            probe.write_text("x")
-        except PermissionError:
-            pass
-        else:
-            probe.unlink()
-            pytest.skip("running as a user who can write to a read-only folder (root)")
         before = snapshot(target)
         rc, _out, err = run_kfix(["apply", "--write", "."], cwd=tmp_path)
         _assert_no_traceback(err)
         assert rc == 2 and "cannot write" in err
+        assert "1 file changed" in err and "1 file skipped: locked/" in err  # the file that could not be written
         assert snapshot(target) == before
+        assert sorted(p.name for p in locked.iterdir()) == [target.name]  # no temporary file left
         _assert_fixed(good)
     finally:
-        locked.chmod(0o755)
+        unlock()
         shutil.rmtree(locked)
