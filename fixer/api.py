@@ -163,7 +163,7 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         try:
             raw = read_file(cand.path)
         except InputError as exc:
-            return FilePlan(cand.path, error=exc)
+            return FilePlan(cand.path, error=exc.located(cand.path))
     plan = _plan_safely(cand.path, raw, state.options, state.inventory, state.parsed.pop(cand.path, None))
     return _written(plan) if state.write else plan
 

@@ -13,9 +13,12 @@ class InputError(Exception):
         self.path = path
 
     def located(self, path: str) -> "InputError":
+        """This error, placed in ``path``, to be kept on a plan: without the frames it was raised through
+        (they would keep the whole run's data alive, in a reference cycle, after the run)."""
         if self.path is None:
             self.path = path
-        return self
+        self.__context__ = self.__cause__ = None
+        return self.with_traceback(None)
 
     def __str__(self) -> str:
         where = self.path or "<input>"

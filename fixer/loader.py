@@ -174,48 +174,48 @@ def _construct(loader: _Loader, node: Node | None, has_anchor: bool) -> Any:
     """
     if node is None:
         return None
-    memo: dict[int, Any] | None = {} if has_anchor else None  # aliases give the same object back
-
-    def build(n: Node) -> Any:
-        cls = n.__class__
-        if cls is ScalarNode:
-            tag = n.tag
-            if tag == _STR:
-                return n.value
-            ctor = _SCALARS.get(tag)
-            if ctor is None:
-                raise _Unusual
-            return ctor(loader, n)
-        if memo is not None and id(n) in memo:
-            return memo[id(n)]
-        if cls is MappingNode and n.tag == _MAP:
-            out: dict = {}
-            if memo is not None:
-                memo[id(n)] = out
-            for k, v in n.value:
-                if k.tag == MERGE_TAG:
-                    raise _Unusual
-                key = build(k)
-                try:
-                    out[key] = build(v)
-                except TypeError:  # an unhashable key
-                    raise _Unusual from None
-            if len(out) != len(n.value):  # a key twice
-                raise _Unusual
-            return out
-        if cls is SequenceNode and n.tag == _SEQ:
-            items: list = []
-            if memo is not None:
-                memo[id(n)] = items
-            for v in n.value:
-                items.append(build(v))
-            return items
-        raise _Unusual
-
     try:
-        return build(node)
+        return _build(node, loader, {} if has_anchor else None)  # with anchors, aliases give one object back
     except _Unusual:
         return loader.construct_document(node)
+
+
+def _build(n: Node, loader: _Loader, memo: dict[int, Any] | None) -> Any:
+    cls = n.__class__
+    if cls is ScalarNode:
+        tag = n.tag
+        if tag == _STR:
+            return n.value
+        ctor = _SCALARS.get(tag)
+        if ctor is None:
+            raise _Unusual
+        return ctor(loader, n)
+    if memo is not None and id(n) in memo:
+        return memo[id(n)]
+    if cls is MappingNode and n.tag == _MAP:
+        out: dict = {}
+        if memo is not None:
+            memo[id(n)] = out
+        for k, v in n.value:
+            if k.tag == MERGE_TAG:
+                raise _Unusual
+            key = _build(k, loader, memo)
+            value = _build(v, loader, memo)
+            try:
+                out[key] = value
+            except TypeError:  # an unhashable key
+                raise _Unusual from None
+        if len(out) != len(n.value):  # a key twice
+            raise _Unusual
+        return out
+    if cls is SequenceNode and n.tag == _SEQ:
+        items: list = []
+        if memo is not None:
+            memo[id(n)] = items
+        for v in n.value:
+            items.append(_build(v, loader, memo))
+        return items
+    raise _Unusual
 
 
 def load_data(text: str) -> list[Any]:

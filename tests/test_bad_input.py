@@ -385,3 +385,26 @@ def test_read_only_target_is_reported_not_crashed(tmp_path: Path) -> None:
     finally:
         unlock()
         shutil.rmtree(locked)
+
+
+def test_a_run_leaves_no_reference_cycles(tmp_path: Path) -> None:
+    """The CLI runs without the cyclic garbage collector: planning good and bad files (whose errors are
+    kept on their plans) must leave nothing that only the collector could free."""
+    import gc
+
+    from fixer.api import make_options, plan_paths
+    from fixer.config import Config
+
+    for name in ("invalid-yaml", "duplicate-key", "helm-template-value", "empty"):
+        (tmp_path / f"{name}.yaml").write_bytes(BAD_INPUTS[name][0])
+    _good_file(tmp_path)
+    copy_case("kfix/anchors-aliases.yaml", tmp_path)
+    gc.collect()
+    gc.disable()
+    try:
+        result = plan_paths([str(tmp_path)], make_options(Config()), jobs=1)
+        assert len(result.errors) == 4 and result.changed
+        del result
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
