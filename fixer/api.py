@@ -143,12 +143,17 @@ class _RunState:
 _worker_state: _RunState | None = None
 
 
-def _init_worker(state: _RunState | None) -> None:
+def _use_state(state: _RunState | None) -> None:
     global _worker_state
+    _worker_state = state
+
+
+def _init_worker(state: _RunState) -> None:
+    """Pool initializer: a worker process plans with the run's state and without the cyclic collector."""
     import gc
 
     gc.disable()  # short-lived workers: the cyclic collector only costs time on large node trees
-    _worker_state = state
+    _use_state(state)
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
@@ -229,14 +234,14 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
         if jobs <= 1 or len(candidates) < 2:
-            _init_worker(state)
+            _use_state(state)
             try:
                 for i, cand in enumerate(candidates):
                     result.plans.append(_plan_candidate(cand))
                     if progress:
                         progress(i + 1, len(candidates))
             finally:
-                _init_worker(None)  # the run's contents and inventory are not kept past it
+                _use_state(None)  # the run's contents and inventory are not kept past it
         else:
             import multiprocessing
 
@@ -285,7 +290,9 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
 
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
     """Plan one stream (stdin): its own bindings and policies form the inventory."""
-    return _plan_safely(name, raw, options, collect_inventory([(name, raw)]))
+    parsed: dict = {}
+    inventory = collect_inventory([(name, raw)], parsed)
+    return _plan_safely(name, raw, options, inventory, parsed.get(name))
 
 
 def write_file(path: str, data: bytes) -> None:

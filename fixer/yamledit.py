@@ -22,7 +22,6 @@ from .render import Style, flow, render_entries, render_items, scalar
 from .source import line_ending_at
 
 Splice = tuple[int, int, str]  # replace text[start:end] with the string
-_UNSEEN = object()
 
 
 @dataclass(eq=False)
@@ -63,7 +62,6 @@ class Editor:
         self.doc = doc
         self.root = _Ctx(doc.node, None, None, bool(getattr(doc.node, "flow_style", False)))
         self._keys: dict[int, dict] = {}
-        self._kids: dict[tuple[int, Any], _Ctx | None] = {}
 
     # ---- public -------------------------------------------------------------------------------
     def splices(self, op_list: list[O.Op]) -> list[Splice]:
@@ -193,14 +191,6 @@ class Editor:
             ctx = child
 
     def _child(self, ctx: _Ctx, key: Any) -> _Ctx | None:
-        """The context of ``key`` under ``ctx`` (made once: operations walk the same paths again and again)."""
-        ckey = (id(ctx), key)
-        hit = self._kids.get(ckey, _UNSEEN)
-        if hit is _UNSEEN:
-            hit = self._kids[ckey] = self._find_child(ctx, key)
-        return hit
-
-    def _find_child(self, ctx: _Ctx, key: Any) -> _Ctx | None:
         node = ctx.node
         if isinstance(node, SequenceNode) and isinstance(key, int):
             if key >= len(node.value):
