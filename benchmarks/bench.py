@@ -67,7 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=5000)
     args = parser.parse_args()
-    kfix = [sys.executable, "-m", "fixer"]
+    kfix = [sys.executable, "-m", "kfix"]
     exe = shutil.which("kfix", path=str(Path(sys.executable).parent)) or shutil.which("kfix")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "corpus"

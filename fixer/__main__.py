@@ -1,5 +1,5 @@
-"""``python -m fixer``: the kfix command."""
+"""``python -m kfix``: the kfix command."""
 
-from fixer.cli import main
+from kfix.cli import main
 
 main()

@@ -14,15 +14,15 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from transforms import Inventory, rules_for
+from kfix.rules import Inventory, rules_for
 
-from .config import Config, check_rule_ids
-from .errors import ConfigError, InputError
-from .files import Candidate, discover
-from .loader import parse
-from .planner import Change, FilePlan, Options, Reported, plan_text, render_subset
-from .source import decode
-from .workloads import objects
+from kfix.config import Config, check_rule_ids
+from kfix.errors import ConfigError, InputError
+from kfix.files import Candidate, discover
+from kfix.inventory import collect_inventory
+from kfix.yaml.loader import parse
+from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
+from kfix.yaml.source import decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes",
@@ -67,55 +67,6 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
         raise ConfigError("no rules selected")
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
                    config.settings, config.custom_resources)
-
-
-_INVENTORY_MARKERS = (b"RoleBinding", b"NetworkPolicy", b"ResourceQuota")
-
-
-def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None = None) -> Inventory:
-    """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run.
-
-    ``parsed``, when given, receives path -> documents of the files read here, so planning can use
-    them instead of parsing those files again.
-    """
-    inv = Inventory()
-    for path, raw in sources:
-        if not any(m in raw for m in _INVENTORY_MARKERS):
-            continue
-        try:
-            docs = parse(decode(raw).text)
-        except InputError:
-            continue
-        if parsed is not None:
-            parsed[path] = docs
-        for doc in docs:
-            for _, obj in objects(doc.data):
-                _inventory_object(inv, obj, f"{path}:{doc.line}")
-    return inv
-
-
-def _namespace(value: object) -> str | None:
-    """A namespace as the pod side spells it (``PodSite.namespace``): a string, or None when unset."""
-    return str(value) if value else None
-
-
-def _inventory_object(inv: Inventory, obj: dict, where: str) -> None:
-    """Record one object; malformed fields (wrong types) are skipped, never an error."""
-    kind = obj.get("kind")
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    ns = _namespace(meta.get("namespace"))
-    if kind == "NetworkPolicy":
-        inv.network_policies.add(ns)
-    elif kind == "ResourceQuota":
-        inv.resource_quotas.add(ns)
-    elif kind in ("RoleBinding", "ClusterRoleBinding"):
-        role = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
-        label = f"{where} {kind}/{meta.get('name')} -> {role.get('kind')}/{role.get('name')}"
-        subjects = obj.get("subjects")
-        for subject in subjects if isinstance(subjects, list) else []:
-            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount":
-                sns = _namespace(subject.get("namespace")) or (ns if kind == "RoleBinding" else None)
-                inv.bindings.setdefault((sns, str(subject.get("name"))), label)
 
 
 def read_file(path: str) -> bytes:
@@ -280,7 +231,7 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         owners[hits[0]].append(f)
     if not charts:
         return []
-    from .helm.plan import plan_chart
+    from kfix.helm.plan import plan_chart
 
     out: list[FilePlan] = []
     for chart in charts:

@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from transforms import BY_ID, PROFILES, Settings
-from transforms.quantities import parse_quantity
+from kfix.rules import BY_ID, PROFILES, Settings
+from kfix.rules.quantities import parse_quantity
 
-from .errors import ConfigError
-from .workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
+from kfix.errors import ConfigError
+from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
 
 KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
         "resources", "writable-paths", "allowed-capabilities", "custom-resources"}

@@ -18,7 +18,7 @@ class Candidate:
     path: str
     note: str | None = None
     error: str | None = None
-    chart: bool = False  # a Helm chart directory: planned through its values files (fixer.helm.plan)
+    chart: bool = False  # a Helm chart directory: planned through its values files (kfix.helm.plan)
 
 
 def chart_root(path: Path) -> Path | None:

@@ -12,15 +12,15 @@ from typing import Any
 
 from yaml.nodes import MappingNode, SequenceNode
 
-from transforms import Finding, Fix, Inventory, Pod, Rule, Settings
-from transforms.exemptions import exempt_ids, exempted_by
+from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
+from kfix.rules.exemptions import exempt_ids, exempted_by
 
-from . import ops as O
-from .errors import EditUnsupported, InputError, VerificationError
-from .loader import Document, load_data, parse
-from .source import SourceText, decode
-from .workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
-from .yamledit import Editor, apply_splices
+from kfix import ops as O
+from kfix.errors import EditUnsupported, InputError, VerificationError
+from kfix.yaml.loader import Document, load_data, parse
+from kfix.yaml.source import SourceText, decode
+from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
+from kfix.yaml.editor import Editor, apply_splices
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import json
 from collections import Counter
 from urllib.parse import quote
 
-from transforms import RULES
+from kfix.rules import RULES
 
-from . import __version__
-from .diffs import display_path
-from .planner import Reported
+from kfix import __version__
+from kfix.diffs import display_path
+from kfix.planner import Reported
 
 STATUS_TEXT = {"fix": "fixable", "unsafe": "unsafe fix available", "report": "report only",
                "exempt": "exempt", "unfixable": "cannot fix"}

@@ -20,12 +20,12 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Callable, TextIO
 
-from .diffs import BOLD, RESET, colorize, display_path, unified_diff
-from .errors import ConfigError, EditUnsupported, InputError, VerificationError
-from .loader import parse
-from .planner import Change, FilePlan, Options, render_subset
-from .api import write_file
-from .source import SourceText, decode
+from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
+from kfix.errors import ConfigError, EditUnsupported, InputError, VerificationError
+from kfix.yaml.loader import parse
+from kfix.planner import Change, FilePlan, Options, render_subset
+from kfix.api import write_file
+from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "render_on_top", "HELP"]
 
@@ -443,8 +443,8 @@ class Reviewer:
             self.out.write(f"the edited text does not parse as YAML ({where}{exc.message}); "
                            "edit dropped, proposal unchanged\n")
             return None
-        from .api import collect_inventory
-        from .planner import plan_text
+        from kfix.inventory import collect_inventory
+        from kfix.planner import plan_text
 
         if self._inventory is None:
             self._inventory = collect_inventory((p.path, p.source.encode()) for p in self.result.plans

@@ -22,19 +22,21 @@ OLD_MTIME_NS = 1_000_000_000 * 10**9  # 2001: a rewrite, even of identical bytes
 
 
 def kfix_env(extra: dict | None = None) -> dict:
-    """The environment kfix runs in: this checkout first on the path, no colour or debug settings leaking in."""
+    """The environment kfix runs in: no colour or debug settings leaking in, and the working folder never on
+    the import path (``python -m kfix`` in a folder that holds a ``kfix/`` directory must still run the
+    installed package, which an editable install maps from ``fixer/``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "KFIX_DEBUG", "FORCE_COLOR")}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONSAFEPATH"] = "1"
     env.update(extra or {})
     return env
 
 
 def run_kfix(args, input: bytes | str | None = None, cwd=None, env: dict | None = None,
              timeout: float = 120) -> tuple[int, bytes, str]:
-    """Run ``python -m fixer.cli ARGS``; return (exit code, stdout bytes, stderr text)."""
+    """Run ``python -m kfix ARGS``; return (exit code, stdout bytes, stderr text)."""
     if isinstance(input, str):
         input = input.encode()
-    proc = subprocess.run([sys.executable, "-m", "fixer.cli", *map(str, args)], input=input,
+    proc = subprocess.run([sys.executable, "-m", "kfix", *map(str, args)], input=input,
                           stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd,
                           capture_output=True, env=kfix_env(env), timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")

@@ -392,8 +392,8 @@ def test_a_run_leaves_no_reference_cycles(tmp_path: Path) -> None:
     kept on their plans) must leave nothing that only the collector could free."""
     import gc
 
-    from fixer.api import make_options, plan_paths
-    from fixer.config import Config
+    from kfix.api import make_options, plan_paths
+    from kfix.config import Config
 
     for name in ("invalid-yaml", "duplicate-key", "helm-template-value", "empty"):
         (tmp_path / f"{name}.yaml").write_bytes(BAD_INPUTS[name][0])

@@ -240,7 +240,7 @@ def test_unknown_rule_is_a_usage_error(tmp_path: Path, option: list[str]) -> Non
 
 
 def test_profiles(tmp_path: Path) -> None:
-    from transforms import RULES
+    from kfix.rules import RULES
 
     _vote(tmp_path)
     copy_case(NFS_PRIVILEGED, tmp_path, "nfs.yaml")
@@ -477,7 +477,7 @@ def test_no_escape_codes_through_a_pipe(tmp_path: Path) -> None:
 
 def _pty(args: list[str], cwd: Path, env: dict | None = None) -> str:
     pexpect = pytest.importorskip("pexpect")
-    cmd = " ".join([sys.executable, "-m", "fixer.cli", *args])
+    cmd = " ".join([sys.executable, "-m", "kfix", *args])
     out, status = pexpect.run(cmd, cwd=str(cwd), env=kfix_env(env), withexitstatus=True, encoding="utf-8",
                               timeout=60)
     return out
@@ -495,7 +495,7 @@ def test_colour_on_a_terminal_only(tmp_path: Path) -> None:
 
 # --- small commands ------------------------------------------------------------------------------------------
 def test_version(tmp_path: Path) -> None:
-    from fixer import __version__
+    from kfix import __version__
 
     rc, out, err = run_kfix(["--version"], cwd=tmp_path)
     assert (rc, out.decode()) == (0, f"kfix {__version__}\n")
@@ -508,7 +508,7 @@ def test_version(tmp_path: Path) -> None:
 
 
 def test_rules_lists_every_rule(tmp_path: Path) -> None:
-    from transforms import RULES
+    from kfix.rules import RULES
 
     rc, out, err = run_kfix(["rules"], cwd=tmp_path)
     assert rc == 0

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir() or not CHECKER.is_file(), re
 
 
 def _kfix(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fixer.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "kfix", *args], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("unsafe", [False, True], ids=["default", "unsafe-fixes"])

@@ -32,13 +32,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from fixer import ops as O
-from fixer.api import make_options, plan_bytes
-from fixer.config import Config
-from fixer.errors import EditUnsupported, InputError
-from fixer.loader import load_data, parse
-from fixer.yamledit import Editor, apply_splices
-from transforms import Settings
+from kfix import ops as O
+from kfix.api import make_options, plan_bytes
+from kfix.config import Config
+from kfix.errors import EditUnsupported, InputError
+from kfix.yaml.loader import load_data, parse
+from kfix.yaml.editor import Editor, apply_splices
+from kfix.rules import Settings
 
 from strategies import ABSENT, COMMENT_TOKEN, KEYS, ManifestFile, manifest_files, scalar_values, values
 
@@ -547,7 +547,7 @@ def op_lists(draw, data: Any):
 
 
 def _applicable(data: Any, op_list: list[O.Op]) -> bool:
-    """Does ``fixer.ops.apply`` accept the list (no op through a scalar or a missing list index)?"""
+    """Does ``kfix.ops.apply`` accept the list (no op through a scalar or a missing list index)?"""
     try:
         O.apply(data, op_list)
     except (TypeError, KeyError, IndexError, AttributeError):

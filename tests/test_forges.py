@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from fixer.forges import (
+from kfix.git.forges import (
     ForgeError,
     GiteaForge,
     GitHubForge,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fixer import gitops
-from fixer.api import make_options, plan_paths
-from fixer.config import Config
+from kfix.git import gitops
+from kfix.api import make_options, plan_paths
+from kfix.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "golden" / "cases"
@@ -34,8 +34,8 @@ def git(cwd, *args, check=True) -> str:
 
 
 def kfix(cwd, *args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "fixer.cli", *args], cwd=cwd, capture_output=True, text=True,
+    env = {**os.environ, "PYTHONSAFEPATH": "1", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "kfix", *args], cwd=cwd, capture_output=True, text=True,
                           env=env, stdin=subprocess.DEVNULL)
 
 

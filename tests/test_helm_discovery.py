@@ -1,5 +1,5 @@
 """Helm template analysis: which values keys feed each pod's and container's
-securityContext, resources and automountServiceAccountToken (fixer.helm)."""
+securityContext, resources and automountServiceAccountToken (kfix.helm)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixer.helm import ChartMap, FieldBinding, PodTemplate, ValuesRef, discover, load_schema
+from kfix.helm import ChartMap, FieldBinding, PodTemplate, ValuesRef, discover, load_schema
 
 CHARTS = Path(__file__).parent / "charts"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifests"

@@ -1,4 +1,4 @@
-"""Proof by rendering (fixer.helm.render, helm-python-sdk): each fixture chart rendered before and
+"""Proof by rendering (kfix.helm.render, helm-python-sdk): each fixture chart rendered before and
 after kfix's values edit — the rendered workloads kfix can reach through values pass the hardened
 profile, and nothing outside the security fields changed. Skipped only without helm-python-sdk."""
 
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import make_chart
 
-from fixer.api import make_options
-from fixer.config import Config
-from fixer.helm import render as R
-from fixer.helm.plan import plan_chart
-from fixer.helm.values import merge_user
+from kfix.api import make_options
+from kfix.config import Config
+from kfix.helm import render as R
+from kfix.helm.plan import plan_chart
+from kfix.helm.values import merge_user
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="helm-python-sdk is not installed")
 

@@ -1,4 +1,4 @@
-"""Helm values backend: kfix hardens a chart by rewriting its values files (fixer.helm.plan).
+"""Helm values backend: kfix hardens a chart by rewriting its values files (kfix.helm.plan).
 
 Golden outputs live in tests/golden_helm/<case>/ (regenerate with tests/golden_helm/regen.py and
 review the diff). Every case is also checked for what the core promise says: untouched lines are
@@ -20,16 +20,16 @@ import pytest
 from conftest import make_chart
 import yaml
 
-from fixer import ops as O
-from fixer.api import make_options
-from fixer.config import Config
-from fixer.helm import discover
-from fixer.helm.plan import ValuesPlan, chart_dirs, is_chart, plan_chart
-from fixer.helm.render import available
-from fixer.helm.schema import check_ops
-from fixer.helm.structure import Layout
-from fixer.helm.values import coalesce, param_splices
-from fixer.loader import parse
+from kfix import ops as O
+from kfix.api import make_options
+from kfix.config import Config
+from kfix.helm import discover
+from kfix.helm.plan import ValuesPlan, chart_dirs, is_chart, plan_chart
+from kfix.helm.render import available
+from kfix.helm.schema import check_ops
+from kfix.helm.structure import Layout
+from kfix.helm.values import coalesce, param_splices
+from kfix.yaml.loader import parse
 
 HERE = Path(__file__).parent
 CHARTS = HERE / "charts"
@@ -492,9 +492,9 @@ def test_param_lines_only_in_documented_sections():
 
 
 def _routed() -> bool:
-    import fixer.api
+    import kfix.api
 
-    return hasattr(fixer.api, "plan_charts")
+    return hasattr(kfix.api, "plan_charts")
 
 
 @pytest.mark.skipif(not _routed(), reason="chart directories are not routed to the values backend yet")
@@ -503,7 +503,7 @@ def test_cli_routes_chart_directories_and_values_files(tmp_path):
 
     chart = tmp_path / "podinfo"
     shutil.copytree(CHARTS / "podinfo", chart)
-    run = [sys.executable, "-m", "fixer", "apply", "--write", "-q"]
+    run = [sys.executable, "-m", "kfix", "apply", "--write", "-q"]
     out = subprocess.run(run + [str(tmp_path), "--values", str(chart / "values-prod.yaml")], capture_output=True,
                          text=True)
     assert out.returncode == 1, out.stderr  # written; findings that need template changes remain
@@ -512,6 +512,6 @@ def test_cli_routes_chart_directories_and_values_files(tmp_path):
     again = subprocess.run(run[:-2] + ["--check", str(chart), "-f", str(chart / "values-prod.yaml")],
                            capture_output=True, text=True)
     assert again.returncode in (0, 1) and "would change:" not in again.stderr
-    bad = subprocess.run([sys.executable, "-m", "fixer", "scan", str(chart), "--values", str(tmp_path / "nope.yaml")],
+    bad = subprocess.run([sys.executable, "-m", "kfix", "scan", str(chart), "--values", str(tmp_path / "nope.yaml")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "nope.yaml" in bad.stderr

@@ -1,6 +1,6 @@
 """The loader builds the same data as PyYAML's safe loader, and refuses what it must.
 
-``fixer.loader.parse`` constructs plain documents itself (a fast path for mappings, lists and the
+``kfix.yaml.loader.parse`` constructs plain documents itself (a fast path for mappings, lists and the
 core scalar tags) and leaves everything else to PyYAML's constructor. These tests hold it to
 PyYAML's results: generated data dumped in every style PyYAML writes (block, flow, mixed, with
 anchors for shared objects), and hand-written documents for each construct the fast path hands on.
@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixer.errors import InputError
-from fixer.loader import load_data, parse
+from kfix.errors import InputError
+from kfix.yaml.loader import load_data, parse
 
 try:
     _Loader = yaml.CSafeLoader

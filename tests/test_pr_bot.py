@@ -1,4 +1,4 @@
-"""`kfix pr` and fixer.bot.propose against real git (bare repositories as remotes) and the fake forges.
+"""`kfix pr` and kfix.git.bot.propose against real git (bare repositories as remotes) and the fake forges.
 
 Every scenario runs for GitHub, GitLab and Gitea: the forge side is tests/forge_fake.py, which checks
 each request against the forges' published API descriptions.
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from fixer import gitops
-from fixer.api import make_options, plan_paths
-from fixer.config import Config
-from fixer.bot import BotError, Status, propose
-from fixer.forges import make_forge
+from kfix.git import gitops
+from kfix.api import make_options, plan_paths
+from kfix.config import Config
+from kfix.git.bot import BotError, Status, propose
+from kfix.git.forges import make_forge
 
 try:
     from forge_fake import FakeForge, forge_server  # noqa: F401
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - when tests/ becomes a package
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "golden" / "cases"
-KFIX = [sys.executable, "-m", "fixer.cli"]
+KFIX = [sys.executable, "-m", "kfix"]
 SLUG = "acme/web"
 BRANCH = "kfix/harden"
 KINDS = ["github", "gitlab", "gitea"]
@@ -150,7 +150,7 @@ def commit_identity(world: World, ref: str) -> str:
 
 
 def kfix(cwd, *args, env_extra=None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env_extra or {})}
+    env = {**os.environ, "PYTHONSAFEPATH": "1", "NO_COLOR": "1", **(env_extra or {})}
     return subprocess.run([*KFIX, *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 

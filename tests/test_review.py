@@ -16,9 +16,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from fixer.api import make_options, plan_paths, render_subset
-from fixer.config import load_config
-from fixer.review import Decisions, DecisionsError, load_decisions
+from kfix.api import make_options, plan_paths, render_subset
+from kfix.config import load_config
+from kfix.review import Decisions, DecisionsError, load_decisions
 
 CASES = Path(__file__).parent / "golden" / "cases"
 KFIX = str(Path(sys.executable).with_name("kfix"))

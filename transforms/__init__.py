@@ -6,18 +6,18 @@
 
 from __future__ import annotations
 
-from .base import PROFILES, Finding, Fix, Inventory, Pod, Rule, Settings
-from .drop_capabilities import DropCapabilities
-from .namespace_policies import NetworkPolicy, ResourceQuota
-from .no_host_namespaces import NoHostNamespaces
-from .no_privilege_escalation import NoPrivilegeEscalation
-from .no_privileged import NoPrivileged
-from .no_service_account_token import NoServiceAccountToken
-from .read_only_root_filesystem import ReadOnlyRootFilesystem
-from .report_only import HostPathVolume, ImageDigest
-from .resources import Resources
-from .run_as_non_root import RunAsNonRoot
-from .seccomp_runtime_default import SeccompRuntimeDefault
+from kfix.rules.base import PROFILES, Finding, Fix, Inventory, Pod, Rule, Settings
+from kfix.rules.drop_capabilities import DropCapabilities
+from kfix.rules.namespace_policies import NetworkPolicy, ResourceQuota
+from kfix.rules.no_host_namespaces import NoHostNamespaces
+from kfix.rules.no_privilege_escalation import NoPrivilegeEscalation
+from kfix.rules.no_privileged import NoPrivileged
+from kfix.rules.no_service_account_token import NoServiceAccountToken
+from kfix.rules.read_only_root_filesystem import ReadOnlyRootFilesystem
+from kfix.rules.report_only import HostPathVolume, ImageDigest
+from kfix.rules.resources import Resources
+from kfix.rules.run_as_non_root import RunAsNonRoot
+from kfix.rules.seccomp_runtime_default import SeccompRuntimeDefault
 
 RULES: tuple[Rule, ...] = (
     NoPrivileged(),

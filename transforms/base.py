@@ -1,7 +1,7 @@
 """What every rule shares: the pod view it reads, the findings it returns, its metadata.
 
 A rule reads plain data (the pod spec, its containers, its metadata) and returns findings; a
-finding may carry ``fixer.ops`` operations that make the pod compliant. Rules never see text.
+finding may carry ``kfix.ops`` operations that make the pod compliant. Rules never see text.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable, Iterator
 
-from fixer.ops import Op
+from kfix.ops import Op
 
 PROFILES = ("baseline", "restricted", "hardened")
 

@@ -1,8 +1,8 @@
 """drop-capabilities: drop ALL capabilities; add back none but NET_BIND_SERVICE (practice 7)."""
 
-from fixer.ops import Append, Discard
+from kfix.ops import Append, Discard
 
-from .base import Fix, Pod, Rule, sc_path
+from kfix.rules.base import Fix, Pod, Rule, sc_path
 
 # Capabilities the PSS baseline level still allows a container to add.
 BASELINE_CAPS = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Finding
+from kfix.rules.base import Finding
 
 KFIX_ANNOTATION = "kfix.dev/ignore"
 _CHECKOV = re.compile(r"^checkov\.io/skip\d*$")

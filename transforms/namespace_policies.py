@@ -4,7 +4,7 @@ Judged on the files of the run: a namespace with pods but without such an object
 Reported once per namespace (the first pod found stands for it).
 """
 
-from .base import Fix, Pod, Rule
+from kfix.rules.base import Fix, Pod, Rule
 
 
 def _ns(pod: Pod) -> str:

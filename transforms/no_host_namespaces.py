@@ -1,8 +1,8 @@
 """no-host-namespaces: pods do not share the node's network, PID or IPC namespace (STRIDE 9)."""
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule
+from kfix.rules.base import Fix, Pod, Rule
 
 _FIELDS = {
     "hostNetwork": ("checkov:CKV_K8S_19", "kube-linter:host-network", "polaris:hostNetworkSet"),

@@ -1,9 +1,9 @@
 """no-privilege-escalation: allowPrivilegeEscalation: false in every container (practice 2)."""
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule, sc_path
-from .drop_capabilities import cap_name
+from kfix.rules.base import Fix, Pod, Rule, sc_path
+from kfix.rules.drop_capabilities import cap_name
 
 
 class NoPrivilegeEscalation(Rule):

@@ -1,8 +1,8 @@
 """no-privileged: containers do not run privileged (STRIDE 7.2; PSS baseline)."""
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule, sc_path
+from kfix.rules.base import Fix, Pod, Rule, sc_path
 
 
 class NoPrivileged(Rule):

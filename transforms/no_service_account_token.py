@@ -4,9 +4,9 @@ A pod whose service account is bound to a Role or ClusterRole in the files being
 token: that is reported (with the binding), not fixed.
 """
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule
+from kfix.rules.base import Fix, Pod, Rule
 
 
 def service_account(pod: Pod) -> str:

@@ -10,9 +10,9 @@ with --unsafe-fixes, and then without the volume), and the finding says what is 
 
 import re
 
-from fixer.ops import Append, Set
+from kfix.ops import Append, Set
 
-from .base import Container, Fix, Pod, Rule, sc_path
+from kfix.rules.base import Container, Fix, Pod, Rule, sc_path
 
 
 def volume_name(path: str, taken: set[str]) -> str:

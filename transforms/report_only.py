@@ -1,6 +1,6 @@
 """Findings kfix reports but never fixes: hostPath volumes and images without a digest."""
 
-from .base import Fix, Pod, Rule
+from kfix.rules.base import Fix, Pod, Rule
 
 
 class HostPathVolume(Rule):

@@ -4,10 +4,10 @@ Only what is missing is filled in; a value a person wrote is never lowered, and 
 never breaks request <= limit (it takes the other side's value instead).
 """
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule
-from .quantities import parse_quantity
+from kfix.rules.base import Fix, Pod, Rule
+from kfix.rules.quantities import parse_quantity
 
 _FACETS = {
     ("requests", "cpu"): ("checkov:CKV_K8S_10", "kube-linter:unset-cpu-requirements", "polaris:cpuRequestsMissing"),

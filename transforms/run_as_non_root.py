@@ -4,9 +4,9 @@ Container-level values win in Kubernetes, so a container that explicitly runs as
 pod-level ``runAsNonRoot: true`` (it would not start): that is reported, or fixed with unsafe fixes.
 """
 
-from fixer.ops import Set
+from kfix.ops import Set
 
-from .base import Fix, Pod, Rule, sc_path
+from kfix.rules.base import Fix, Pod, Rule, sc_path
 
 _CHECKS = ("checkov:CKV_K8S_23", "kube-linter:run-as-non-root", "polaris:runAsRootAllowed")
 

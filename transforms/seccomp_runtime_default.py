@@ -4,9 +4,9 @@ Kubernetes ignores the ``seccomp.security.alpha.kubernetes.io`` annotations sinc
 that relies on them runs unconfined: they are moved to the ``seccompProfile`` field.
 """
 
-from fixer.ops import Delete, Set
+from kfix.ops import Delete, Set
 
-from .base import Fix, Pod, Rule, sc_path
+from kfix.rules.base import Fix, Pod, Rule, sc_path
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"

@@ -4,9 +4,9 @@ Charts' templates are Go templates, never edited as YAML; kfix reads them to kno
 which values.yaml keys to rewrite.
 """
 
-from .chartfiles import load_schema
-from .model import ChartMap, ContainerTemplate, FieldBinding, PodTemplate, ValuesRef
-from .templates import discover
+from kfix.helm.chartfiles import load_schema
+from kfix.helm.model import ChartMap, ContainerTemplate, FieldBinding, PodTemplate, ValuesRef
+from kfix.helm.templates import discover
 
 __all__ = ["discover", "load_schema", "ChartMap", "PodTemplate", "ContainerTemplate",
            "FieldBinding", "ValuesRef"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .expr import ExprError, Pipe, parse_pipe
+from kfix.helm.expr import ExprError, Pipe, parse_pipe
 
 
 class TemplateError(ValueError):

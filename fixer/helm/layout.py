@@ -13,10 +13,10 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from . import absval as A
-from .expr import Ident, Lit, Pipe
-from .gotmpl import Action, tokenize
-from .walk import Cond, Env, Evaluator, Helper, Info, outputs, walk
+from kfix.helm import absval as A
+from kfix.helm.expr import Ident, Lit, Pipe
+from kfix.helm.gotmpl import Action, tokenize
+from kfix.helm.walk import Cond, Env, Evaluator, Helper, Info, outputs, walk
 
 MASK = "\x01"
 _KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#"'{\[\-][^#]*?|-[^\s#][^#]*?)[ \t]*:(?=[ \t\r]|$)""")

@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transforms import Finding, Fix, Inventory, Pod
+from kfix.rules import Finding, Fix, Inventory, Pod
 
-from .. import ops as O
-from ..errors import InputError, VerificationError
-from ..loader import parse
-from ..planner import Change, FilePlan, Options, Reported, _editable, _line_of, verify
-from ..yamledit import Editor, apply_splices
-from . import render as R
-from .chartfiles import load_schema
-from .model import ChartMap, ContainerTemplate, FieldBinding, PodTemplate
-from .schema import check_ops
-from .structure import Layout, LNode, evaluate
-from .templates import POD_PATHS, GUESS_PATHS, discover
-from .values import (Layer, ValuesChain, ValuesFile, added_leaves, load_values_file, merge_user, prefixed,
+from kfix import ops as O
+from kfix.errors import InputError, VerificationError
+from kfix.yaml.loader import parse
+from kfix.planner import Change, FilePlan, Options, Reported, _editable, _line_of, verify
+from kfix.yaml.editor import Editor, apply_splices
+from kfix.helm import render as R
+from kfix.helm.chartfiles import load_schema
+from kfix.helm.model import ChartMap, ContainerTemplate, FieldBinding, PodTemplate
+from kfix.helm.schema import check_ops
+from kfix.helm.structure import Layout, LNode, evaluate
+from kfix.helm.templates import POD_PATHS, GUESS_PATHS, discover
+from kfix.helm.values import (Layer, ValuesChain, ValuesFile, added_leaves, load_values_file, merge_user, prefixed,
                      param_splices, place, truthy)
 
 __all__ = ["plan_chart", "ValuesPlan", "RenderProof", "WorkloadProof", "is_chart", "chart_dirs"]
@@ -415,12 +415,12 @@ class _Planner:
     def _inventory(self) -> Inventory:
         inv = Inventory()
         if self.rendered is not None:
-            from ..api import _inventory_object
-            from ..workloads import objects
+            from kfix.inventory import inventory_object
+            from kfix.workloads import objects
 
             for d in self.rendered.docs:
                 for _, obj in objects(d.data):
-                    _inventory_object(inv, obj, d.template)
+                    inventory_object(inv, obj, d.template)
             inv.bindings = {(_ns(ns), sa): where for (ns, sa), where in inv.bindings.items()}
             inv.network_policies = {_ns(n) for n in inv.network_policies}
             inv.resource_quotas = {_ns(n) for n in inv.resource_quotas}

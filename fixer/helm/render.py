@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..workloads import PodSite, pod_sites
+from kfix.workloads import PodSite, pod_sites
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 RELEASE = "kfix"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .. import ops as O
+from kfix import ops as O
 
 _TYPES = {
     "object": lambda v: isinstance(v, dict),

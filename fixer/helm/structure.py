@@ -1,6 +1,6 @@
 """What a template writes inside a field, for the values backend.
 
-Discovery (``fixer.helm.templates``) says which values key feeds a field, or that the template
+Discovery (``kfix.helm.templates``) says which values key feeds a field, or that the template
 writes it literally (with its file and line). For a literal field kfix needs more: which keys the
 template writes, with which values, under which conditions — so it knows what the rendered pod
 has, and whether a fix can still go through values (a sub-key rendered from ``.Values.x``, a block
@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from . import absval as A
-from . import chartfiles
-from .layout import MASK, Stream, YNode, build
-from .templates import _parse_all
-from .walk import ROOT_ENV, Cond, Evaluator
+from kfix.helm import absval as A
+from kfix.helm import chartfiles
+from kfix.helm.layout import MASK, Stream, YNode, build
+from kfix.helm.templates import _parse_all
+from kfix.helm.walk import ROOT_ENV, Cond, Evaluator
 
 UNKNOWN_VALUE = "<set by the template>"  # stands for a scalar the template computes
 _OTHER_KINDS = re.compile(r"kind:\s*[\"']?(RoleBinding|ClusterRoleBinding|NetworkPolicy|ResourceQuota)\b")
@@ -235,6 +235,6 @@ def evaluate(node: LNode, values: dict, get) -> tuple[bool, Any]:
 
 
 def _truthy(value: Any) -> bool:
-    from .values import truthy
+    from kfix.helm.values import truthy
 
     return truthy(value)

@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import absval as A
-from . import chartfiles
-from .chartfiles import ChartFiles, load_schema
-from .gotmpl import TemplateError, defines, parse
-from .layout import MASK, Out, Stream, YNode, build, unquote
-from .model import (CONTAINER_FIELDS, POD_FIELDS, ChartMap, ContainerTemplate, FieldBinding,
+from kfix.helm import absval as A
+from kfix.helm import chartfiles
+from kfix.helm.chartfiles import ChartFiles, load_schema
+from kfix.helm.gotmpl import TemplateError, defines, parse
+from kfix.helm.layout import MASK, Out, Stream, YNode, build, unquote
+from kfix.helm.model import (CONTAINER_FIELDS, POD_FIELDS, ChartMap, ContainerTemplate, FieldBinding,
                     PodTemplate, ValuesRef)
-from ..workloads import BUILTIN_POD_PATHS
-from .walk import ROOT_ENV, Cond, Evaluator, Helper, has_text
+from kfix.workloads import BUILTIN_POD_PATHS
+from kfix.helm.walk import ROOT_ENV, Cond, Evaluator, Helper, has_text
 
 __all__ = ["discover", "load_schema"]
 

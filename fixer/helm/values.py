@@ -3,7 +3,7 @@
 A chart's effective values are its ``values.yaml`` overridden by each extra values file in order
 (``helm -f a.yaml -f b.yaml``), and a subchart's are its own ``values.yaml`` overridden by the
 parent's values under the subchart's key. kfix edits the values files as YAML source (through
-``fixer.yamledit``), so every byte outside the edit is kept; this module knows nothing about
+``kfix.yaml.editor``), so every byte outside the edit is kept; this module knows nothing about
 security.
 """
 
@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ops as O
-from ..errors import InputError
-from ..loader import Document, parse
-from ..source import SourceText, decode
-from ..yamledit import Splice
+from kfix import ops as O
+from kfix.errors import InputError
+from kfix.yaml.loader import Document, parse
+from kfix.yaml.source import SourceText, decode
+from kfix.yaml.editor import Splice
 
 _MISSING = object()
 

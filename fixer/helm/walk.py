@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import absval as A
-from .expr import Dot, Field, Ident, Lit, Pipe, Var
-from .gotmpl import Action, Block, Define, Token
+from kfix.helm import absval as A
+from kfix.helm.expr import Dot, Field, Ident, Lit, Pipe, Var
+from kfix.helm.gotmpl import Action, Block, Define, Token
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ def case_dirs() -> list[Path]:
 
 def run_case(case: Path, unsafe: bool) -> dict[str, bytes]:
     """Expected-file name -> bytes, for one case folder in one mode."""
-    from fixer import report
-    from fixer.api import make_options, plan_paths
-    from fixer.config import Config
+    from kfix import report
+    from kfix.api import make_options, plan_paths
+    from kfix.config import Config
 
     options = make_options(Config(), unsafe_fixes=unsafe)
     cwd = os.getcwd()

@@ -16,10 +16,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from fixer.api import make_options  # noqa: E402
-from fixer.config import Config  # noqa: E402
-from fixer.helm.plan import plan_chart  # noqa: E402
-from fixer.helm.render import available  # noqa: E402
+from kfix.api import make_options  # noqa: E402
+from kfix.config import Config  # noqa: E402
+from kfix.helm.plan import plan_chart  # noqa: E402
+from kfix.helm.render import available  # noqa: E402
 
 CHARTS = HERE.parent / "charts"
 

@@ -17,11 +17,11 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from . import __version__
-from .errors import InputError
-from .forges import truncate_body
-from .loader import parse
-from .planner import Change, FilePlan, Reported
+from kfix import __version__
+from kfix.errors import InputError
+from kfix.git.forges import truncate_body
+from kfix.yaml.loader import parse
+from kfix.planner import Change, FilePlan, Reported
 
 __all__ = ["Row", "ResourceChange", "Report", "build_report", "title", "commit_message", "body", "MARKER"]
 
@@ -280,7 +280,7 @@ def _finding_line(report: Report, rep: Reported, note: bool = True) -> str:
 
 
 def _rule_summary(rule: str) -> str:
-    from transforms import BY_ID
+    from kfix.rules import BY_ID
 
     r = BY_ID.get(rule)
     return r.summary if r is not None else ""

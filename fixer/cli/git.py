@@ -1,5 +1,5 @@
 """Git commands of the CLI: ``kfix pr`` and ``kfix apply --write --branch`` (thin layers over
-fixer.bot and fixer.gitops).
+kfix.git.bot and kfix.git.gitops).
 
 Exit codes of ``kfix pr``:
   0  the request was opened or updated, or is up to date; nothing to fix; or kfix deliberately left
@@ -19,8 +19,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli import (EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, _exit_code,
-                  _fail, _split, _unfixed)
+from kfix.cli.options import (EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, exit_code,
+                  fail, split_list, unfixed)
 
 
 class ForgeKind(str, Enum):
@@ -38,11 +38,11 @@ _TOKEN_ENV = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "gitea": "GITE
 def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Optional[str],
                     author: Optional[str]) -> int:
     """``kfix apply --write --branch NAME``: the fixes as one commit on a new branch; checkout untouched."""
-    from . import gitops, prbody
-    from .report import summary
+    from kfix.git import gitops, prbody
+    from kfix.report import summary
 
     if "-" in paths:
-        _fail("--branch cannot be used with stdin ('-')")
+        fail("--branch cannot be used with stdin ('-')")
     try:
         actor = gitops.parse_author(author)
         repo = gitops.open_repo(paths[0])
@@ -50,14 +50,14 @@ def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Opt
         if name in {h.name for h in repo.heads}:
             raise gitops.GitOpsError(f"branch {name!r} already exists; choose another --branch")
     except gitops.GitOpsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     result = run.plan(paths)
     run.report_problems(result)
     files = {p.path: p.source.encode(p.new_text) for p in result.plans if p.changed and p.source is not None}
     if not files:
         typer.echo(summary(result, False), err=True)
         typer.echo(f"kfix: nothing to fix; branch {name} not created", err=True)
-        return _exit_code(result, _unfixed(result, False))
+        return exit_code(result, unfixed(result, False))
     root = os.path.realpath(repo.working_tree_dir or ".")
     message = commit_message
     if not message:
@@ -69,7 +69,7 @@ def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Opt
     try:
         made = gitops.commit_to_new_branch(files, name, message, actor, repo)
     except gitops.GitOpsError as exc:
-        _fail(f"{exc} (nothing was committed)")
+        fail(f"{exc} (nothing was committed)")
     try:
         where = f"branch {repo.active_branch.name}"
     except TypeError:
@@ -78,7 +78,7 @@ def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Opt
     typer.echo(f"kfix: committed {len(made.files)} file{'s' if len(made.files) != 1 else ''} to new branch "
                f"{made.branch} ({made.commit[:12]}); your checkout ({where}) and working tree are unchanged. "
                f"See it with: git switch {made.branch}", err=True)
-    return _exit_code(result, _unfixed(result, True))
+    return exit_code(result, unfixed(result, True))
 
 
 def _repo_paths(paths: Optional[List[str]], root: str) -> list[str]:
@@ -94,11 +94,11 @@ def _repo_paths(paths: Optional[List[str]], root: str) -> list[str]:
     out = []
     for p in paths:
         if p == "-":
-            _fail("'kfix pr' works on the repository's files, not on stdin")
+            fail("'kfix pr' works on the repository's files, not on stdin")
         full = os.path.abspath(p) if inside or os.path.isabs(p) else os.path.join(root, p)
         rel = os.path.relpath(os.path.normpath(full), root)
         if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-            _fail(f"{p}: outside the repository at {root}")
+            fail(f"{p}: outside the repository at {root}")
         out.append(rel.replace(os.sep, "/"))
     return out
 
@@ -131,39 +131,39 @@ def register(app: typer.Typer) -> None:
         GITEA_TOKEN/FORGEJO_TOKEN) and is never printed. Re-runs update the same request; a request
         closed without merging is not reopened; a branch a person pushed to is left alone.
         """
-        from . import gitops
-        from .bot import BotError, Status, propose
-        from .errors import ConfigError
-        from .forges import ForgeError, make_forge, token_from_env
+        from kfix.git import gitops
+        from kfix.git.bot import BotError, Status, propose
+        from kfix.errors import ConfigError
+        from kfix.git.forges import ForgeError, make_forge, token_from_env
 
         kind = forge.value
         token = token_from_env(kind)
         slug = repo_slug or next((os.environ[v] for v in _SLUG_ENV[kind] if os.environ.get(v)), None)
         if not slug:
-            _fail("--repo-slug OWNER/NAME is required (or set GITHUB_REPOSITORY / CI_PROJECT_PATH)")
+            fail("--repo-slug OWNER/NAME is required (or set GITHUB_REPOSITORY / CI_PROJECT_PATH)")
         if not token and not dry_run:
-            _fail(f"no token: set KFIX_TOKEN or {_TOKEN_ENV[kind]}")
+            fail(f"no token: set KFIX_TOKEN or {_TOKEN_ENV[kind]}")
         try:
             actor = gitops.parse_author(author)
             local = gitops.open_repo(repo)
             root = os.path.realpath(local.working_tree_dir or local.git_dir)
             client = make_forge(kind, slug, api_url=api_url, token=token) if token else None
         except (gitops.GitOpsError, ForgeError) as exc:
-            _fail(gitops.scrub(str(exc), [token]))
+            fail(gitops.scrub(str(exc), [token]))
         repo_paths = _repo_paths(paths, root)
         options = None
-        excludes = tuple(_split(exclude))
+        excludes = tuple(split_list(exclude))
         if config is not None:
             run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
             options, excludes = run.options, run.excludes
         try:
-            outcome = propose(root, repo_paths, options, client, base, branch, remote=remote, labels=_split(label),
+            outcome = propose(root, repo_paths, options, client, base, branch, remote=remote, labels=split_list(label),
                               draft=draft, dry_run=dry_run, author=actor, token=token,
-                              profile=profile.value if profile else None, select=_split(select),
-                              ignore=_split(ignore), unsafe_fixes=True if unsafe_fixes else None,
+                              profile=profile.value if profile else None, select=split_list(select),
+                              ignore=split_list(ignore), unsafe_fixes=True if unsafe_fixes else None,
                               excludes=excludes, jobs=jobs)
         except (BotError, ConfigError, ValueError) as exc:
-            _fail(gitops.scrub(str(exc), [token]))
+            fail(gitops.scrub(str(exc), [token]))
         for err in outcome.errors:
             typer.echo(f"error: {err}", err=True)
         if dry_run:
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_dry_run(outcome, color: bool) -> None:
-    from .diffs import colorize
+    from kfix.diffs import colorize
 
     out = sys.stdout
     out.write(f"branch: {outcome.branch}\n")

@@ -1,7 +1,7 @@
 """YAML source editing backend: turn data-path operations into splices of the original text.
 
 Nothing here knows about security. Given a parsed document (nodes with exact offsets) and a list of
-``fixer.ops`` operations, it computes the smallest text splices that make the document re-parse to
+``kfix.ops`` operations, it computes the smallest text splices that make the document re-parse to
 the data with the operations applied. Every byte outside a splice is kept; inserted text follows
 the style of the place it goes (indentation step, flush or indented sequences, flow style inside flow
 collections, the line ending of that line).
@@ -15,11 +15,11 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from . import ops as O
-from .errors import EditUnsupported
-from .loader import MERGE_TAG, Document
-from .render import Style, flow, render_entries, render_items, scalar
-from .source import line_ending_at
+from kfix import ops as O
+from kfix.errors import EditUnsupported
+from kfix.yaml.loader import MERGE_TAG, Document
+from kfix.yaml.render import Style, flow, render_entries, render_items, scalar
+from kfix.yaml.source import line_ending_at
 
 Splice = tuple[int, int, str]  # replace text[start:end] with the string
 

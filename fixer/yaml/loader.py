@@ -16,7 +16,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import InputError
+from kfix.errors import InputError
 
 try:  # libyaml binding: fast and gives marks; the pure-Python parser is a slow but exact fallback
     _BaseLoader = yaml.CSafeLoader

@@ -1,7 +1,7 @@
 """The pull-request bot as a library: one call per repository, a status a scheduler can act on.
 
-    from fixer.bot import propose, Status
-    from fixer.forges import make_forge
+    from kfix.git.bot import propose, Status
+    from kfix.git.forges import make_forge
 
     forge = make_forge("github", "acme/web")          # token from KFIX_TOKEN / GITHUB_TOKEN
     outcome = propose("/srv/clones/web", ["deploy"], forge=forge, base="main")
@@ -30,7 +30,7 @@ What ``propose`` does, in order:
 state) and returns ``DRY_RUN`` with ``would`` set to the status a real run would report.
 
 Tokens are secrets: the forge client keeps its own, and the token passed here for ``git push`` goes
-through GIT_ASKPASS in the child's environment only (see fixer.gitops.credentials_env). Messages and
+through GIT_ASKPASS in the child's environment only (see kfix.git.gitops.credentials_env). Messages and
 exceptions coming out of this module are scrubbed of both.
 """
 
@@ -45,12 +45,12 @@ from typing import Sequence
 
 from git import Actor
 
-from . import gitops, prbody
-from .api import RunResult, make_options, plan_paths
-from .config import Config, load_config
-from .diffs import unified_diff
-from .forges import Forge, ForgeError, PullRequest, truncate_body
-from .planner import Options
+from kfix.git import gitops, prbody
+from kfix.api import RunResult, make_options, plan_paths
+from kfix.config import Config, load_config
+from kfix.diffs import unified_diff
+from kfix.git.forges import Forge, ForgeError, PullRequest, truncate_body
+from kfix.planner import Options
 
 __all__ = ["Status", "Outcome", "BotError", "propose", "DEFAULT_BRANCH"]
 
@@ -159,7 +159,7 @@ def propose(
 
 def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draft, dry_run, author, token,
              config_path, profile, select, ignore, unsafe_fixes, excludes, jobs, secrets) -> Outcome:
-    from .errors import ConfigError
+    from kfix.errors import ConfigError
 
     repo = gitops.open_repo(repo_dir)
     branch = gitops.check_branch_name(repo, branch)

@@ -6,7 +6,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from .errors import InputError
+from kfix.errors import InputError
 
 _BOM = codecs.BOM_UTF8
 # Characters a YAML stream may not contain (YAML 1.1 "printable", as libyaml's reader checks it). Found

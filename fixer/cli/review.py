@@ -1,4 +1,4 @@
-"""The ``kfix review`` command: the terminal side of ``fixer.review`` (prompts, stdin, Ctrl-C)."""
+"""The ``kfix review`` command: the terminal side of ``kfix.review`` (prompts, stdin, Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli import CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, _fail
+from kfix.cli.options import CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, fail
 
 REVIEW_PATHS = typer.Argument(..., help="Files or directories to review (answers are read from stdin).")
 YES = typer.Option(False, "--yes", "-y", help="Accept every proposed change without asking.")
@@ -45,15 +45,15 @@ def register(app: typer.Typer) -> None:
                no_color: bool = NO_COLOR) -> None:
         """Walk through each proposed change (per resource and rule), accept or reject it, write only what
         was accepted. Answers: y, n, a (rest of file), d (none of the rest of file), q, e (edit), ?."""
-        from .review import DecisionsError, Reviewer, load_decisions
+        from kfix.review import DecisionsError, Reviewer, load_decisions
 
         if "-" in paths:
-            _fail("review reads its answers from stdin; pass files or directories, not '-'")
+            fail("review reads its answers from stdin; pass files or directories, not '-'")
         run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
         try:
             record = load_decisions(decisions) if decisions else None
         except DecisionsError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         interactive = sys.stdin.isatty()
         try:
             result = run.plan(paths)

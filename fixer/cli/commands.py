@@ -1,0 +1,123 @@
+"""The file commands of the CLI: ``scan``, ``apply``, ``diff`` and ``rules`` (thin layers over ``kfix.api``).
+
+Exit codes: 0 nothing left to do; 1 changes proposed but not written, or findings that could not be
+fixed remain; 2 usage or configuration error, or some input could not be processed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from kfix.cli.options import (CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, PATHS, PROFILE, QUIET, SELECT, UNSAFE, VALUES,
+                              Format, Profile, Run, exit_code, fail, unfixed)
+
+
+def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "--format", help="Output format."),
+         profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+         ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+         exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
+    """Report findings (rule, file, line, resource, container, safe/unsafe/report-only)."""
+    from kfix import report
+
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    result = run.plan(paths)
+    run.report_problems(result)
+    findings = result.findings()
+    out = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[format]
+    sys.stdout.write(out(findings))
+    open_findings = [f for f in findings if f.status != "exempt"]
+    if not quiet and format is Format.text:
+        typer.echo(f"{len(open_findings)} findings in {len({f.file for f in open_findings})} files", err=True)
+    raise typer.Exit(exit_code(result, bool(open_findings)))
+
+
+def _apply(paths, write, check, run: Run) -> int:
+    from kfix import report
+    from kfix.diffs import colorize, unified_diff
+
+    stream = paths == ["-"]
+    written = bool(write) and not check and not stream
+    result = run.plan(paths, write=written)  # with --write, each file is written as soon as it is planned
+    run.report_problems(result)
+    for plan in result.plans:
+        if not plan.changed or plan.source is None:
+            if stream and plan.source is not None and plan.error is None and not check:
+                sys.stdout.buffer.write(plan.source.encode())
+            continue
+        if stream and not check:  # '-' is a filter: the fixed stream goes to stdout, with or without --write
+            sys.stdout.buffer.write(plan.source.encode(plan.new_text))
+        elif written:
+            continue
+        elif check:
+            if not run.quiet:
+                typer.echo(f"would change: {plan.path}", err=True)
+        else:
+            bom = "\ufeff" if plan.source.bom else ""
+            diff = unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
+            sys.stdout.write(colorize(diff) if run.color else diff)
+    sys.stdout.flush()
+    applied = (bool(write) or stream) and not check
+    typer.echo(report.summary(result, applied), err=True)
+    return exit_code(result, unfixed(result, applied))
+
+
+def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write", "-w", help="Rewrite the files in place."),
+          check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if anything would change."),
+          profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+          no_color: bool = NO_COLOR,
+          branch: Optional[str] = typer.Option(None, "--branch", help="With --write: commit the fixes on this new "
+                                               "branch (made from HEAD); your checkout and working tree stay as they are."),
+          commit_message: Optional[str] = typer.Option(None, "--commit-message", help="Message of the --branch commit."),
+          author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
+                                               "(default: kfix <kfix@users.noreply.github.com>)."),
+          values: Optional[List[str]] = VALUES) -> None:
+    """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout."""
+    if branch is None and (commit_message is not None or author is not None):
+        fail("--commit-message and --author go with --branch")
+    if branch is not None and (not write or check):
+        fail("--branch needs --write (and not --check)")
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    if branch is not None:
+        from kfix.cli.git import apply_to_branch
+
+        raise typer.Exit(apply_to_branch(paths, run, branch, commit_message, author))
+    raise typer.Exit(_apply(paths, write, check, run))
+
+
+def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
+         ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
+         exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
+    """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    if paths == ["-"]:
+        from kfix.api import plan_bytes
+        from kfix.diffs import unified_diff
+
+        plan = plan_bytes("-", sys.stdin.buffer.read(), run.options)
+        if plan.error:
+            typer.echo(f"error: {plan.error}", err=True)
+            raise typer.Exit(2)
+        if plan.changed:
+            sys.stdout.write(unified_diff("stdin", plan.source.text, plan.new_text))
+        raise typer.Exit(1 if plan.changed or any(r.status != "exempt" for r in plan.findings) else 0)
+    raise typer.Exit(_apply(paths, False, False, run))
+
+
+def rules() -> None:
+    """List the rules with their profiles and fixes."""
+    from kfix.report import rules_table
+
+    sys.stdout.write(rules_table())
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the file commands to ``app``."""
+    for command in (scan, apply, diff, rules):
+        app.command()(command)
