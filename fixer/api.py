@@ -18,7 +18,7 @@ from kfix.rules import Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
-from kfix.files import Candidate, discover
+from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
 from kfix.yaml.loader import parse
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
@@ -141,6 +141,10 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
     """
     try:
+        if path.endswith(PYTHON_SUFFIXES):
+            from kfix.python.plan import plan_python  # libcst is loaded only for runs with Python files
+
+            return plan_python(path, raw, options, inventory)
         return plan_text(path, raw, options, inventory, docs)
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
         if os.environ.get("KFIX_DEBUG"):
@@ -157,7 +161,7 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False) -> RunResult:
-    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
+    """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
@@ -180,7 +184,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                     state.contents[cand.path] = read_file(cand.path)
                 except InputError:
                     pass
-        state.inventory = collect_inventory(state.contents.items(), state.parsed)
+        state.inventory = collect_inventory(((p, raw) for p, raw in state.contents.items()
+                                             if not p.endswith(PYTHON_SUFFIXES)), state.parsed)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()

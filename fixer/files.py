@@ -1,4 +1,4 @@
-"""Which files a run reads: YAML files under the given paths, minus excludes and chart templates."""
+"""Which files a run reads: YAML and Python files under the given paths, minus excludes and chart templates."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 YAML_SUFFIXES = (".yaml", ".yml")
+PYTHON_SUFFIXES = (".py",)  # planned by the Python-source backend (kfix.python)
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".terraform"}
 
 
@@ -63,7 +64,7 @@ def discover(paths: list[str], excludes: tuple[str, ...] = ()) -> list[Candidate
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
                                      and not _excluded(os.path.join(dirpath, d), excludes))
                 for name in sorted(filenames):
-                    if not name.endswith(YAML_SUFFIXES):
+                    if not name.endswith(YAML_SUFFIXES + PYTHON_SUFFIXES):
                         continue
                     full = os.path.join(dirpath, name)
                     if _excluded(full, excludes):
