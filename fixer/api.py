@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -91,12 +92,13 @@ class _RunState:
     write: bool = False  # rewrite each changed file right after planning it
 
 
-_worker_state: _RunState | None = None
+# Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
+# at once (``kfix fleet`` handles repositories side by side).
+_local = threading.local()
 
 
 def _use_state(state: _RunState | None) -> None:
-    global _worker_state
-    _worker_state = state
+    _local.state = state
 
 
 def _init_worker(state: _RunState) -> None:
@@ -108,7 +110,7 @@ def _init_worker(state: _RunState) -> None:
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
-    state = _worker_state
+    state = getattr(_local, "state", None)
     assert state is not None
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))

@@ -13,6 +13,12 @@ shapes the forges document.
 One server serves all three forges under /github, /gitlab/api/v4 and
 /gitea/api/v1.  Use the ``forge_server`` fixture (importable into conftest.py)
 or ``with FakeForge() as fake:``.
+
+Organisations: ``add_repo`` registers a repository (its clone URL can be a local
+bare repository); the org listings page with the Link headers each forge sends.
+Rate limits: ``limit_writes`` makes the forge answer content-creating requests
+beyond a budget per window the way it does when its limit is hit (GitHub: 403
+"secondary rate limit" + Retry-After; GitLab and Gitea: 429 + Retry-After).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,14 +74,17 @@ class Recorded:
     body: Any
     status: int = 0
     operation: str | None = None
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
 
 class _Reject(Exception):
     """Abort handling with a forge-shaped error response."""
 
-    def __init__(self, status: int, message: str, violation: bool = False, body: Any = None):
+    def __init__(self, status: int, message: str, violation: bool = False, body: Any = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.violation, self.body = status, message, violation, body
+        self.headers = headers or {}
 
 
 # -- the API descriptions -------------------------------------------------------------------
@@ -256,6 +266,18 @@ class FakePull:
     merged: str | None = None
 
 
+@dataclass
+class FakeRepo:
+    """A repository of an organisation, as the listings show it."""
+
+    slug: str
+    clone_url: str
+    default_branch: str = "main"
+    archived: bool = False
+    fork: bool = False
+    id: int = 0
+
+
 class FakeForge:
     """In-memory GitHub + GitLab + Gitea speaking HTTP on 127.0.0.1.
 
@@ -270,7 +292,11 @@ class FakeForge:
         self.violations: list[str] = []
         self.pulls: dict[str, dict[int, FakePull]] = {k: {} for k in KINDS}
         self.gitea_labels: dict[int, str] = {}
-        self._injected: list[tuple[str | None, int, str | None]] = []
+        self._injected: list[tuple[str | None, int, str | None, dict[str, str]]] = []
+        self.repos: dict[str, list[FakeRepo]] = {k: [] for k in KINDS}
+        self._write_limit: tuple[int, int, str | None] | None = None  # (budget, window seconds, kind)
+        self._window: tuple[float, int] = (0.0, 0)  # (window start, writes in it)
+        self.limited = 0  # how many requests were answered with a rate-limit response
         self._lock = threading.RLock()
         self._clock = 0
         self._server: ThreadingHTTPServer | None = None
@@ -345,10 +371,48 @@ class FakeForge:
             self.gitea_labels[label_id] = name
             return label_id
 
-    def fail_next(self, status: int, message: str | None = None, kind: str | None = None) -> None:
-        """Make the next request (to ``kind``, or any) fail with ``status``."""
+    def fail_next(self, status: int, message: str | None = None, kind: str | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+        """Make the next request (to ``kind``, or any) fail with ``status`` (and these response headers)."""
         with self._lock:
-            self._injected.append((kind, status, message))
+            self._injected.append((kind, status, message, dict(headers or {})))
+
+    def add_repo(self, kind: str, slug: str, clone_url: str, default_branch: str = "main",
+                 archived: bool = False, fork: bool = False) -> FakeRepo:
+        """Register a repository of an organisation (``slug`` 'org/name'; GitLab: 'group[/sub]/name')."""
+        with self._lock:
+            repo = FakeRepo(slug, clone_url, default_branch, archived, fork, id=len(self.repos[kind]) + 1)
+            self.repos[kind].append(repo)
+            return repo
+
+    def limit_writes(self, budget: int, window: int = 1, kind: str | None = None) -> None:
+        """Allow ``budget`` content-creating requests per ``window`` seconds; answer the rest as the forge
+        does when a rate limit is hit, with ``Retry-After: window``."""
+        with self._lock:
+            self._write_limit = (budget, window, kind)
+            self._window = (0.0, 0)
+
+    def _check_rate_limit(self, rec: Recorded) -> None:
+        if self._write_limit is None or rec.method == "GET":
+            return
+        budget, window, kind = self._write_limit
+        if kind not in (None, rec.kind):
+            return
+        now = time.monotonic()
+        start, used = self._window
+        if now - start >= window:
+            start, used = now, 0
+        if used < budget:
+            self._window = (start, used + 1)
+            return
+        self.limited += 1
+        wait = max(1, int(start + window - now + 0.999))
+        headers = {"Retry-After": str(wait)}
+        if rec.kind == "github":
+            raise _Reject(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+                               "try again.", headers={**headers, "x-ratelimit-remaining": "4000"})
+        raise _Reject(429, "429 Too Many Requests" if rec.kind == "gitlab" else "rate limit exceeded",
+                      headers=headers)
 
     def requests_for(self, kind: str, method: str | None = None) -> list[Recorded]:
         return [r for r in self.requests if r.kind == kind and (method is None or r.method == method)]
@@ -385,6 +449,7 @@ class FakeForge:
                 if exc.violation:
                     self.violations.append(f"{rec.method} {parsed.path}: {exc.message}")
                 status = exc.status
+                rec.reply_headers.update(exc.headers)
                 payload = exc.body if exc.body is not None else self._error_body(kind, exc.status, exc.message)
                 if kind in self.specs:
                     problems = self.specs[kind].validate(_ERROR_SCHEMAS[kind], payload, "error body")
@@ -397,6 +462,8 @@ class FakeForge:
         h.send_response(status)
         h.send_header("Content-Type", "application/json; charset=utf-8")
         h.send_header("Content-Length", str(len(data)))
+        for name, value in rec.reply_headers.items():
+            h.send_header(name, value)
         h.end_headers()
         h.wfile.write(data)
 
@@ -430,10 +497,11 @@ class FakeForge:
             raise _Reject(400 if rec.kind != "github" else 422, "; ".join(problems), True)
 
         if self._injected:
-            for i, (k, status, message) in enumerate(self._injected):
+            for i, (k, status, message, headers) in enumerate(self._injected):
                 if k in (None, rec.kind):
                     del self._injected[i]
-                    raise _Reject(status, message or f"injected failure {status}")
+                    raise _Reject(status, message or f"injected failure {status}", headers=headers)
+        self._check_rate_limit(rec)
 
         handler: Callable = getattr(self, "_op_" + re.sub(r"\W", "_", f"{rec.kind}_{rec.operation}"))
         status, payload = handler(path_params, rec)
@@ -746,6 +814,84 @@ class FakeForge:
             if n not in p.labels:
                 p.labels.append(n)
         return 200, [self._gitea_label(n) for n in p.labels]
+
+
+    # -- organisation listings
+
+    def _org_repos(self, kind: str, org: str, subgroups: bool = False) -> list[FakeRepo]:
+        def owner(r: FakeRepo) -> str:
+            return r.slug.rsplit("/", 1)[0]
+        return sorted((r for r in self.repos[kind]
+                       if owner(r).lower() == org.lower() or (subgroups and owner(r).lower().startswith(org.lower() + "/"))),
+                      key=lambda r: r.slug.lower())
+
+    def _paged(self, rec: Recorded, items: list, size_param: str, default_size: int) -> list:
+        """One page of ``items``, with the Link header (and the forge's count headers) set on ``rec``."""
+        page = max(int(self._q1(rec, "page", 1)), 1)
+        size = max(int(self._q1(rec, size_param, default_size)), 1)
+        last = max((len(items) + size - 1) // size, 1)
+        base = f"{self.url}/{rec.kind}{rec.path}"
+
+        def link(n: int, rel: str) -> str:
+            query = {k: v for k, v in rec.query.items() if k != "page"}
+            query["page"] = [str(n)]
+            return f'<{base}?{urllib.parse.urlencode(query, doseq=True)}>; rel="{rel}"'
+
+        links = []
+        if page < last:
+            links.append(link(page + 1, "next"))
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        links += [link(1, "first"), link(last, "last")]
+        rec.reply_headers["Link"] = ", ".join(links)
+        if rec.kind == "gitlab":
+            rec.reply_headers.update({"X-Page": str(page), "X-Per-Page": str(size), "X-Total": str(len(items)),
+                                      "X-Total-Pages": str(last), "X-Next-Page": str(page + 1) if page < last else "",
+                                      "X-Prev-Page": str(page - 1) if page > 1 else ""})
+        elif rec.kind == "gitea":
+            rec.reply_headers["X-Total-Count"] = str(len(items))
+        return self._page(items, page, size)
+
+    def _op_github_repos_list_for_org(self, pp, rec):
+        items = self._org_repos("github", pp["org"])
+        kind = self._q1(rec, "type", "all")
+        if kind == "forks":
+            items = [r for r in items if r.fork]
+        elif kind == "sources":
+            items = [r for r in items if not r.fork]
+        out = []
+        for r in self._paged(rec, items, "per_page", 30):
+            out.append({"id": r.id, "node_id": f"R_{r.id}", "name": r.slug.split("/")[1], "full_name": r.slug,
+                        "private": False, "html_url": f"https://github.example/{r.slug}",
+                        "fork": r.fork, "url": f"https://api.github.example/repos/{r.slug}",
+                        "clone_url": r.clone_url, "default_branch": r.default_branch, "archived": r.archived,
+                        "disabled": False})
+        return 200, out
+
+    def _op_gitlab_getApiV4GroupsIdProjects(self, pp, rec):  # noqa: N802
+        items = self._org_repos("gitlab", pp["id"], self._q1(rec, "include_subgroups") == "true")
+        archived = self._q1(rec, "archived")
+        if archived is not None:
+            items = [r for r in items if r.archived == (archived == "true")]
+        out = []
+        for r in self._paged(rec, items, "per_page", 20):
+            item = {"id": 200 + r.id, "name": r.slug.rsplit("/", 1)[1], "path": r.slug.rsplit("/", 1)[1],
+                    "path_with_namespace": r.slug, "default_branch": r.default_branch,
+                    "http_url_to_repo": r.clone_url, "ssh_url_to_repo": f"git@gitlab.example:{r.slug}.git",
+                    "web_url": f"https://gitlab.example/{r.slug}", "archived": r.archived, "empty_repo": False}
+            if r.fork:
+                item["forked_from_project"] = {"id": 1, "path_with_namespace": "upstream/" + item["path"]}
+            out.append(item)
+        return 200, out
+
+    def _op_gitea_orgListRepos(self, pp, rec):  # noqa: N802
+        out = []
+        for r in self._paged(rec, self._org_repos("gitea", pp["org"]), "limit", 30):
+            out.append({"id": r.id, "name": r.slug.split("/")[1], "full_name": r.slug, "clone_url": r.clone_url,
+                        "html_url": f"https://gitea.example/{r.slug}", "ssh_url": f"git@gitea.example:{r.slug}.git",
+                        "default_branch": r.default_branch, "archived": r.archived, "fork": r.fork, "empty": False,
+                        "mirror": False, "private": False})
+        return 200, out
 
 
 @pytest.fixture
