@@ -38,6 +38,11 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+try:
+    from forge_fake_orgs import FakeRepo, OrgListings
+except ImportError:  # pragma: no cover - when tests/ becomes a package
+    from tests.forge_fake_orgs import FakeRepo, OrgListings
+
 SPEC_DIR = Path(__file__).with_name("forge_specs")
 KINDS = ("github", "gitlab", "gitea")
 DEFAULT_TOKEN = "kfix-test-token-7f3a9c"  # fake credential: only ever sent to 127.0.0.1
@@ -266,19 +271,7 @@ class FakePull:
     merged: str | None = None
 
 
-@dataclass
-class FakeRepo:
-    """A repository of an organisation, as the listings show it."""
-
-    slug: str
-    clone_url: str
-    default_branch: str = "main"
-    archived: bool = False
-    fork: bool = False
-    id: int = 0
-
-
-class FakeForge:
+class FakeForge(OrgListings):
     """In-memory GitHub + GitLab + Gitea speaking HTTP on 127.0.0.1.
 
     ``requests`` records every request; ``violations`` lists every way a
@@ -376,14 +369,6 @@ class FakeForge:
         """Make the next request (to ``kind``, or any) fail with ``status`` (and these response headers)."""
         with self._lock:
             self._injected.append((kind, status, message, dict(headers or {})))
-
-    def add_repo(self, kind: str, slug: str, clone_url: str, default_branch: str = "main",
-                 archived: bool = False, fork: bool = False) -> FakeRepo:
-        """Register a repository of an organisation (``slug`` 'org/name'; GitLab: 'group[/sub]/name')."""
-        with self._lock:
-            repo = FakeRepo(slug, clone_url, default_branch, archived, fork, id=len(self.repos[kind]) + 1)
-            self.repos[kind].append(repo)
-            return repo
 
     def limit_writes(self, budget: int, window: int = 1, kind: str | None = None) -> None:
         """Allow ``budget`` content-creating requests per ``window`` seconds; answer the rest as the forge
@@ -814,84 +799,6 @@ class FakeForge:
             if n not in p.labels:
                 p.labels.append(n)
         return 200, [self._gitea_label(n) for n in p.labels]
-
-
-    # -- organisation listings
-
-    def _org_repos(self, kind: str, org: str, subgroups: bool = False) -> list[FakeRepo]:
-        def owner(r: FakeRepo) -> str:
-            return r.slug.rsplit("/", 1)[0]
-        return sorted((r for r in self.repos[kind]
-                       if owner(r).lower() == org.lower() or (subgroups and owner(r).lower().startswith(org.lower() + "/"))),
-                      key=lambda r: r.slug.lower())
-
-    def _paged(self, rec: Recorded, items: list, size_param: str, default_size: int) -> list:
-        """One page of ``items``, with the Link header (and the forge's count headers) set on ``rec``."""
-        page = max(int(self._q1(rec, "page", 1)), 1)
-        size = max(int(self._q1(rec, size_param, default_size)), 1)
-        last = max((len(items) + size - 1) // size, 1)
-        base = f"{self.url}/{rec.kind}{rec.path}"
-
-        def link(n: int, rel: str) -> str:
-            query = {k: v for k, v in rec.query.items() if k != "page"}
-            query["page"] = [str(n)]
-            return f'<{base}?{urllib.parse.urlencode(query, doseq=True)}>; rel="{rel}"'
-
-        links = []
-        if page < last:
-            links.append(link(page + 1, "next"))
-        if page > 1:
-            links.append(link(page - 1, "prev"))
-        links += [link(1, "first"), link(last, "last")]
-        rec.reply_headers["Link"] = ", ".join(links)
-        if rec.kind == "gitlab":
-            rec.reply_headers.update({"X-Page": str(page), "X-Per-Page": str(size), "X-Total": str(len(items)),
-                                      "X-Total-Pages": str(last), "X-Next-Page": str(page + 1) if page < last else "",
-                                      "X-Prev-Page": str(page - 1) if page > 1 else ""})
-        elif rec.kind == "gitea":
-            rec.reply_headers["X-Total-Count"] = str(len(items))
-        return self._page(items, page, size)
-
-    def _op_github_repos_list_for_org(self, pp, rec):
-        items = self._org_repos("github", pp["org"])
-        kind = self._q1(rec, "type", "all")
-        if kind == "forks":
-            items = [r for r in items if r.fork]
-        elif kind == "sources":
-            items = [r for r in items if not r.fork]
-        out = []
-        for r in self._paged(rec, items, "per_page", 30):
-            out.append({"id": r.id, "node_id": f"R_{r.id}", "name": r.slug.split("/")[1], "full_name": r.slug,
-                        "private": False, "html_url": f"https://github.example/{r.slug}",
-                        "fork": r.fork, "url": f"https://api.github.example/repos/{r.slug}",
-                        "clone_url": r.clone_url, "default_branch": r.default_branch, "archived": r.archived,
-                        "disabled": False})
-        return 200, out
-
-    def _op_gitlab_getApiV4GroupsIdProjects(self, pp, rec):  # noqa: N802
-        items = self._org_repos("gitlab", pp["id"], self._q1(rec, "include_subgroups") == "true")
-        archived = self._q1(rec, "archived")
-        if archived is not None:
-            items = [r for r in items if r.archived == (archived == "true")]
-        out = []
-        for r in self._paged(rec, items, "per_page", 20):
-            item = {"id": 200 + r.id, "name": r.slug.rsplit("/", 1)[1], "path": r.slug.rsplit("/", 1)[1],
-                    "path_with_namespace": r.slug, "default_branch": r.default_branch,
-                    "http_url_to_repo": r.clone_url, "ssh_url_to_repo": f"git@gitlab.example:{r.slug}.git",
-                    "web_url": f"https://gitlab.example/{r.slug}", "archived": r.archived, "empty_repo": False}
-            if r.fork:
-                item["forked_from_project"] = {"id": 1, "path_with_namespace": "upstream/" + item["path"]}
-            out.append(item)
-        return 200, out
-
-    def _op_gitea_orgListRepos(self, pp, rec):  # noqa: N802
-        out = []
-        for r in self._paged(rec, self._org_repos("gitea", pp["org"]), "limit", 30):
-            out.append({"id": r.id, "name": r.slug.split("/")[1], "full_name": r.slug, "clone_url": r.clone_url,
-                        "html_url": f"https://gitea.example/{r.slug}", "ssh_url": f"git@gitea.example:{r.slug}.git",
-                        "default_branch": r.default_branch, "archived": r.archived, "fork": r.fork, "empty": False,
-                        "mirror": False, "private": False})
-        return 200, out
 
 
 @pytest.fixture

@@ -148,7 +148,7 @@ class ApiClient:
         self.sleep = sleep
         # httpx retries connection failures itself (nothing reached the server, so any method is safe).
         self._client = httpx.Client(timeout=timeout, follow_redirects=False,
-                                    transport=httpx.HTTPTransport(retries=2), trust_env=False)
+                                    transport=httpx.HTTPTransport(retries=2))
 
     def __repr__(self) -> str:
         return f"ApiClient(kind={self.kind!r}, api_url={self.api_url!r}, token={'set' if self._token else 'none'})"
