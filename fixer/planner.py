@@ -83,6 +83,7 @@ class FilePlan:
     note: str | None = None  # skipped with a note (not an error)
     kubernetes: bool = False
     parsed: list[Document] | None = field(default=None, repr=False, compare=False)  # for render_subset only
+    stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
     @property
     def changed(self) -> bool:

@@ -18,13 +18,14 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
 from kfix.errors import ConfigError, EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import parse
 from kfix.planner import Change, FilePlan, Options, render_subset
 from kfix.api import write_file
+from kfix.fileio import NotWritten
 from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "render_on_top", "HELP"]
@@ -220,6 +221,7 @@ class FileReview:
     accepted: set[str] = field(default_factory=set)  # change ids of ``plan``
     text: str = ""  # ``plan``'s text with the accepted changes: what will be written
     edited: bool = False
+    stamp: Any = None  # kfix.fileio.FileStamp of the bytes read at planning time
 
     @property
     def path(self) -> str:
@@ -240,8 +242,9 @@ class Reviewer:
     def __init__(self, result, options: Options, *, ask: Callable[[str], str | None] | None = None,
                  out: TextIO, err: TextIO | None = None, color: bool = False, editor: str | None = None,
                  decisions: Decisions | None = None, accept_all: bool = False, quiet: bool = False,
-                 editor_stdin: int | None = None):
+                 editor_stdin: int | None = None, roots: tuple[str, ...] | None = None):
         self.result = result
+        self.roots = roots  # resolved paths of the run: nothing outside them is written
         self.options = options
         self.ask = ask
         self.out = out
@@ -280,7 +283,7 @@ class Reviewer:
         return self._total - self._done
 
     def _review_file(self, plan: FilePlan) -> None:
-        fr = FileReview(plan.source, plan, set(), plan.source.text)
+        fr = FileReview(plan.source, plan, set(), plan.source.text, stamp=plan.stamp)
         self.files.append(fr)
         queue = self._pending(fr)
         mode = None  # "a" or "d": the rest of this file was answered at once
@@ -511,18 +514,14 @@ class Reviewer:
             if not fr.changed:
                 continue
             try:
-                with open(fr.path, "rb") as fh:
-                    now = fh.read()
-            except OSError as exc:
-                self._write_error(fr, f"cannot read: {exc.strerror or exc}")
+                write_file(fr.path, fr.original.encode(fr.text), stamp=fr.stamp, original=fr.original.encode(),
+                           roots=self.roots)
+            except NotWritten as exc:
+                changed = str(exc).startswith("changed on disk")
+                self._write_error(fr, "changed on disk during the review, not written" if changed else str(exc))
                 continue
-            if now != fr.original.encode():
-                self._write_error(fr, "changed on disk during the review, not written")
-                continue
-            try:
-                write_file(fr.path, fr.original.encode(fr.text))
             except OSError as exc:
-                self._write_error(fr, f"cannot write: {exc.strerror or exc}")
+                self._write_error(fr, f"cannot write: {exc.strerror or exc}; not written")
                 continue
             self.written.append(fr.path)
         return self.written

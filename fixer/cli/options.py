@@ -67,7 +67,8 @@ class Run:
 
         try:
             result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show,
-                                values_files=self.values_files, write=write)
+                                values_files=self.values_files, write=write,
+                                max_file_size=self.config.max_file_size)
         except ConfigError as exc:
             fail(str(exc))
         if _progress_shown:
