@@ -20,7 +20,7 @@ from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input
 from kfix.fileio import write_file
 from kfix.files import Candidate, discover
 from kfix.inventory import collect_inventory
-from kfix.yaml.loader import parse
+from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
 from kfix.yaml.source import decode
 
@@ -136,6 +136,8 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     """
     try:
         return plan_text(path, raw, options, inventory, docs)
+    except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
+        return FilePlan(path, error=too_deep(decode(raw).text).located(path))
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
         if os.environ.get("KFIX_DEBUG"):
             raise
