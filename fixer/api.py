@@ -25,7 +25,7 @@ from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_
 from kfix.yaml.source import decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
-           "plan_bytes",
+           "plan_bytes", "read_stream",
            "render_subset", "write_file", "write_plan", "collect_inventory"]
 
 
@@ -238,16 +238,32 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         owners[hits[0]].append(f)
     if not charts:
         return []
+    from kfix.helm.checks import chart_problems
     from kfix.helm.plan import plan_chart
 
     out: list[FilePlan] = []
     for chart in charts:
+        problems = chart_problems(chart)  # a Chart.yaml or values.schema.json kfix cannot use: not planned
+        if problems:
+            out.extend(FilePlan(p.path or chart, error=p) for p in problems)
+            continue
         out.extend(plan_chart(chart, options, owners[chart]))
     return out
 
 
+def read_stream(stream, name: str = "-", max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """All of a binary stream (stdin), refused past ``max_size`` bytes (``/dev/zero`` never ends)."""
+    raw = stream.read(max_size + 1)
+    if len(raw) > max_size:
+        raise InputError(f"over the size limit of {max_size} bytes (max-file-size in the configuration)", path=name)
+    return raw
+
+
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
-    """Plan one stream (stdin): its own bindings and policies form the inventory."""
+    """Plan one stream (stdin): its own bindings and policies form the inventory. An empty stream (a
+    filter fed nothing) has nothing to fix: it passes through."""
+    if not raw.strip(b" \t\r\n"):
+        return FilePlan(name, source=decode(raw))
     parsed: dict = {}
     inventory = collect_inventory([(name, raw)], parsed)
     return _plan_safely(name, raw, options, inventory, parsed.get(name))

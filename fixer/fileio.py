@@ -54,19 +54,19 @@ def read_input(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[bytes,
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except IsADirectoryError:
-        raise InputError("is a directory", path=path) from None
+        raise InputError("is a directory", 1, path) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputError("symbolic link loop", path=path) from None
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+            raise InputError("symbolic link loop", 1, path) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", 1, path) from None
     try:
         before = os.fstat(fd)
         kind = _kind(before.st_mode)
         if kind is not None:
-            raise InputError(f"{kind}, not a regular file; only regular files are read", path=path)
+            raise InputError(f"{kind}, not a regular file; only regular files are read", 1, path)
         if before.st_size > max_size:
             raise InputError(f"{before.st_size} bytes, over the size limit of {max_size} bytes "
-                             "(max-file-size in the configuration)", path=path)
+                             "(max-file-size in the configuration)", 1, path)
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, max(65536, before.st_size + 1 - total))
@@ -76,15 +76,15 @@ def read_input(path: str, max_size: int = DEFAULT_MAX_FILE_SIZE) -> tuple[bytes,
             total += len(chunk)
             if total > max_size:
                 raise InputError(f"over the size limit of {max_size} bytes (max-file-size in the configuration)",
-                                 path=path)
+                                 1, path)
         after = os.fstat(fd)
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        raise InputError(f"cannot read: {exc.strerror or exc}", 1, path) from None
     finally:
         os.close(fd)
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or after.st_size != len(raw):
-        raise InputError("changed while it was being read; left alone (run kfix again)", path=path)
+        raise InputError("changed while it was being read; left alone (run kfix again)", 1, path)
     return raw, FileStamp(after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns, _digest(raw))
 
 
