@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import weakening
 
 from conftest import writable_copy
 
@@ -47,6 +48,8 @@ def test_corpus_fidelity(tmp_path: Path, unsafe: bool) -> None:
     assert len(errors) == 3 and all("duplicate key" in e for e in errors), errors
     shutil.copytree(fixed, again)
     _kfix("apply", "--write", "--quiet", *extra, str(again))
+    if not unsafe:  # intent: nothing weakened, no container that runs as root moved to another user
+        assert weakening.judge(str(CORPUS), str(fixed)) == []
     judge = runpy.run_path(str(CHECKER))["judge"]
     counts, examples = judge(str(CORPUS), str(fixed), str(again), schema=SCHEMA)
     assert {k: counts[k] for k in FAULTS} == dict.fromkeys(FAULTS, 0), examples
