@@ -60,7 +60,7 @@ def fleet(ctx: typer.Context,
     from kfix.fleet.embedded import Interrupted
     from kfix.fleet.model import Campaign
     from kfix.fleet.report import exit_code
-    from kfix.git.forges import ForgeError, resolve_api_url, token_from_env
+    from kfix.git.forges import ForgeError, implausible_token, resolve_api_url, token_from_env
     from kfix.git.gitops import scrub
 
     if forge is None:
@@ -71,6 +71,8 @@ def fleet(ctx: typer.Context,
     token = token_from_env(kind)
     if not token and not broker and not dry_run:
         fail(f"no token: set KFIX_TOKEN or {_TOKEN_ENV[kind]}")
+    if implausible_token(token):
+        typer.echo(f"kfix: warning: {implausible_token(token)}", err=True)
     campaign = Campaign(forge=kind, api_url=api_url, branch=branch, base=base, paths=split_list(path) or ["."],
                         labels=split_list(label), draft=draft, dry_run=dry_run,
                         profile=profile.value if profile else None, select=split_list(select),

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from kfix.git.http import ApiClient, ForgeError, RateLimited
+from kfix.git.http import MIN_TOKEN_LENGTH, ApiClient, ForgeError, RateLimited, redact
 
 __all__ = [
     "ForgeError",
@@ -38,12 +38,23 @@ __all__ = [
     "FORGE_KINDS",
     "FORGE_CLASSES",
     "resolve_api_url",
+    "redact",
+    "implausible_token",
+    "MIN_TOKEN_LENGTH",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Names accepted by make_forge/token_from_env; forgejo speaks the Gitea API.
 FORGE_KINDS = ("github", "gitlab", "gitea", "forgejo")
+
+def implausible_token(token: str | None) -> str | None:
+    """A warning when ``token`` is too short to be a real forge token (None when it looks real)."""
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        return (f"the token is {len(token)} characters long; forge tokens are longer, so it cannot be a real one "
+                "(it is not redacted from messages)")
+    return None
+
 
 _USER_AGENT = "kfix-pr-bot"
 _TIMEOUT = 30.0
@@ -248,6 +259,7 @@ class Forge(ABC):
         return {"Accept": "application/json", "User-Agent": _USER_AGENT}
 
     def _scrub(self, text: str) -> str:
+        """Remove the token from text that may have echoed it (URLs, error bodies)."""
         return self._http.scrub(text)
 
     def _request(

@@ -33,16 +33,27 @@ from typing import Any, Callable, Iterator, Mapping
 
 import httpx
 
-__all__ = ["ApiClient", "ForgeError", "RateLimited", "retry_delay"]
+__all__ = ["ApiClient", "ForgeError", "RateLimited", "retry_delay", "redact", "MIN_TOKEN_LENGTH"]
 
 log = logging.getLogger(__name__)
 
 _REDACTED = "[REDACTED]"
+MIN_TOKEN_LENGTH = 8  # forge tokens are 20-90 characters; replacing a shorter "token" would garble text
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _MAX_REDIRECTS = 5
 #: GitHub: "If you exceed a secondary rate limit and no retry-after header is sent, wait at least one minute."
 _SECONDARY_DEFAULT_WAIT = 60.0
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` (and its URL-quoted form) replaced; a secret too short to be a real token
+    is left alone (a one-character "token" would turn "exists" into "e[REDACTED]ists")."""
+    if not secret or len(secret) < MIN_TOKEN_LENGTH:
+        return text
+    text = text.replace(secret, _REDACTED)
+    quoted = urllib.parse.quote(secret, safe="")
+    return text.replace(quoted, _REDACTED) if quoted != secret else text
 
 
 class ForgeError(Exception):
@@ -158,13 +169,7 @@ class ApiClient:
 
     def scrub(self, text: str) -> str:
         """Remove the token from text that may have echoed it (URLs, error bodies)."""
-        text = str(text)
-        if self._token:
-            text = text.replace(self._token, _REDACTED)
-            quoted = urllib.parse.quote(self._token, safe="")
-            if quoted != self._token:
-                text = text.replace(quoted, _REDACTED)
-        return text
+        return redact(str(text), self._token)
 
     # -- one call ----------------------------------------------------------------------------
 
