@@ -93,6 +93,8 @@ def test_python_golden_keeps_license_notices() -> None:
     for style in golden.style_dirs():
         for path in style.rglob("*.py"):
             repo_dir = path.relative_to(style).parts[0]
+            if repo_dir == "kfix":  # hand-made cases of this project
+                continue
             repo = repo_dir.replace("+", "/")
             assert repo in sources, path
             assert (golden.HERE / "licenses" / f"{repo_dir}.LICENSE").is_file(), path

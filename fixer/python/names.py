@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CLIENT, CDK8S, PULUMI, DICT = "kubernetes-client", "cdk8s", "pulumi", "dict"
+from kfix.python import cdk8s_plus as plus
+
+CLIENT, CDK8S, PULUMI, DICT, PLUS = "kubernetes-client", "cdk8s", "pulumi", "dict", plus.PLUS
 
 # The API types kfix reads and builds, and the type of each field that holds an object (or a list of them).
 FIELD_TYPES: dict[tuple[str, str], str] = {
@@ -83,6 +85,7 @@ class ClassRef:
     name: str  # the class's own name
     kind: bool = False  # a top-level object (Deployment, KubeDeployment, a Pulumi resource)
     dict_args: bool = False  # Pulumi *ArgsDict: a TypedDict, so nested values are dicts
+    workload: str | None = None  # a cdk8s-plus workload (its kind): the object and its pod spec in one call
 
     def sibling(self, api_type: str) -> str:
         """The class name that builds ``api_type`` in this family."""
@@ -90,6 +93,8 @@ class ClassRef:
             return f"V1{api_type}"
         if self.family == PULUMI:
             return f"{api_type}Args"
+        if self.family == PLUS:
+            return plus.CLASSES.get(api_type, "")
         return api_type
 
 
@@ -117,6 +122,12 @@ def classify(qualified: str) -> ClassRef | None:
         if name in WORKLOAD_KINDS:
             return ClassRef(PULUMI, name, module, name, kind=True)
         return None
+    version = plus.version_of(module)
+    if version is not None and len(parts) == 2:
+        api_type = plus.api_type(name)
+        if api_type is None:
+            return None
+        return ClassRef(PLUS, api_type, module, name, workload=name if name in plus.WORKLOADS else None)
     if len(parts) >= 3 and parts[-2] == "k8s" and "imports" in parts[:-2] or qualified.startswith(".imports.k8s."):
         if name.startswith("Kube") and name[4:] in WORKLOAD_KINDS:
             return ClassRef(CDK8S, name[4:], module, name, kind=True)

@@ -22,6 +22,8 @@ from kfix.rules.exemptions import exempt_ids, exempted_by
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
 from kfix.planner import Change, FilePlan, Options, Reported, explain_mismatch
+from kfix.python import cdk8s_plus as plus
+from kfix.python.names import PLUS
 from kfix.python.reader import Obj, Seq, Source, Unknown, Value, data
 from kfix.python.sites import PodSite, locate
 from kfix.python.verify import check_rewrite
@@ -111,7 +113,10 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
 
 
 def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inventory: Inventory) -> None:
-    doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": data(site.value)}
+    spec = data(site.value)
+    if site.value.family == PLUS:
+        spec = plus.with_defaults(spec)
+    doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": spec}
     working = O.clone(doc)
     annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
     exempt = exempt_ids(annotations)

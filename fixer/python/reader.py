@@ -15,7 +15,9 @@ import libcst as cst
 from libcst.metadata import (MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider,
                              ScopeProvider)
 
-from kfix.python.names import CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PULUMI, ClassRef, camel, classify, looks_snake
+from kfix.python import cdk8s_plus as plus
+from kfix.python.names import (CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, PULUMI, ClassRef, camel, classify,
+                               looks_snake)
 
 
 class Opaque:
@@ -204,12 +206,27 @@ class Source:
         literal = _literal(node)
         if literal is not _NOT_LITERAL:
             return Lit(literal, node, line)
+        if isinstance(node, cst.Attribute):
+            member = self._enum_member(node)
+            if member is not None:
+                return Lit(member, node, line)
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
             return Unknown(why, node, line, self.code(node))
         return Unknown("a value computed at run time", node, line, self.code(node))
+
+    def _enum_member(self, node: cst.Attribute) -> str | None:
+        """``kplus.Capability.NET_ADMIN``: the value of a cdk8s-plus enum member kfix knows."""
+        names = self.qualified.get(node)
+        if callable(names):
+            names = names()
+        for q in names or ():
+            parts = q.name.split(".")
+            if len(parts) == 3 and plus.version_of(parts[0]) is not None and parts[1] == "Capability":
+                return parts[2]
+        return None
 
     def _call(self, node: cst.Call, expected: str | None, line: int) -> Value:
         ref = self.class_of(node.func)
@@ -224,15 +241,49 @@ class Source:
         if any(a.star for a in node.args):
             star = next(a for a in node.args if a.star)
             obj.open = f"`{star.star}{self.code(star.value)}` at line {self.line(star)}"
-        elif positional and not ref.kind:
+        elif positional and not (ref.kind or ref.workload):
             obj.open = f"positional arguments at line {line}"
+        self._keywords(obj, node, ref)
+        if ref.workload:
+            self._added_containers(obj, node, ref)
+        return obj
+
+    def _keywords(self, obj: Obj, node: cst.Call, ref: ClassRef) -> None:
         for arg in node.args:
             if arg.keyword is None:
                 continue
-            key = camel(arg.keyword.value)
+            key = plus.field_name(ref.type, arg.keyword.value, camel) if ref.family == PLUS else camel(arg.keyword.value)
             sub = FIELD_TYPES.get((ref.type, key), "map" if key in MAP_FIELDS else None)
-            obj.fields[key] = Field(arg.keyword.value, self.value(arg.value, sub, ref.family == PULUMI), arg)
-        return obj
+            value = self.value(arg.value, sub, ref.family == PULUMI)
+            if ref.family == PLUS and isinstance(value, Obj) and value.family == DICT:
+                _plusify(value, ref.module)
+            obj.fields[key] = Field(arg.keyword.value, value, arg)
+
+    def _added_containers(self, pod: Obj, node: cst.Call, ref: ClassRef) -> None:
+        """cdk8s-plus ``workload.add_container(...)`` calls on the variable the workload is assigned to."""
+        stmt = self.parents.get(node)
+        uses = self.uses(stmt) if isinstance(stmt, cst.Assign) and stmt.value is node else []
+        for section, method in (("initContainers", "add_init_container"), ("containers", "add_container")):
+            items = []
+            for use in uses:
+                attr = self.parents.get(use)
+                call = self.parents.get(attr) if isinstance(attr, cst.Attribute) else None
+                if isinstance(call, cst.Call) and call.func is attr and attr.attr.value == method:
+                    container = Obj(call, "Container", PLUS, self.line(call), ClassRef(PLUS, "Container", ref.module,
+                                                                                       "ContainerProps"))
+                    if any(a.keyword is None for a in call.args):
+                        container.open = f"positional arguments at line {container.line}"
+                    self._keywords(container, call, container.ref)
+                    self._values[id(call)] = container
+                    items.append(container)
+            if not items:
+                continue
+            listed = pod.fields.get(section)
+            before = listed.value.items if listed is not None and isinstance(listed.value, Seq) else []
+            if listed is not None and not isinstance(listed.value, Seq):
+                continue
+            pod.fields[section] = Field(section, Seq(None, before + items, "Container", pod.line,
+                                                     open="containers added by method calls"), None)
 
     def _quantity(self, node: cst.Call) -> Any:
         """cdk8s ``Quantity.from_string("100m")`` / ``from_number(1)``: the quantity itself."""
@@ -300,6 +351,24 @@ class Source:
 
 
 _NOT_LITERAL = object()
+
+
+def _plusify(obj: Obj, module: str) -> None:
+    """A dict given to cdk8s-plus props is those props: their snake_case keys and field names."""
+    if obj.type == "map" or obj.type not in plus.CLASSES:
+        return
+    obj.family = PLUS
+    obj.snake_keys = True
+    obj.ref = ClassRef(PLUS, obj.type, module, plus.CLASSES[obj.type], dict_args=True)
+    fields = {}
+    for f in obj.fields.values():
+        api = plus.field_name(obj.type, f.key, camel)
+        fields[api] = f
+        sub = FIELD_TYPES.get((obj.type, api))
+        if isinstance(f.value, Obj) and f.value.family == DICT and sub is not None:
+            f.value.type = sub
+            _plusify(f.value, module)
+    obj.fields = fields
 
 
 def _snake_tree(node: cst.CSTNode) -> bool:

@@ -48,6 +48,11 @@ def _field(obj: Obj, *path: str) -> Value | None:
 
 def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
     site = PodSite(pod, pod.line)
+    if pod.ref is not None and pod.ref.workload:  # cdk8s-plus: the workload call is the pod
+        site.kind = pod.ref.workload
+        positional = [a for a in node.args if a.keyword is None]
+        site.name = _literal_text(positional[1].value) if len(positional) > 1 else None
+        return site
     cur: cst.CSTNode = node
     came_by: str | None = None
     for _ in range(24):

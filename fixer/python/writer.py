@@ -21,7 +21,8 @@ from libcst.codemod.visitors import AddImportsVisitor
 from kfix import ops as O
 from kfix.errors import EditUnsupported
 from kfix.python.layout import INLINE, Style, explode, extend, line_break, remove, style_of
-from kfix.python.names import CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, QUANTITY_MAPS, ClassRef, snake
+from kfix.python import cdk8s_plus as plus
+from kfix.python.names import CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, QUANTITY_MAPS, ClassRef, snake
 from kfix.python.reader import Field, Lit, Obj, Seq, Source, Unknown, Value, data
 
 _MISSING = object()
@@ -103,6 +104,10 @@ class Edits:
             raise EditUnsupported(f"the value at line {obj.line} is not an object", obj.line)
         if obj.open is not None:
             raise EditUnsupported(f"cannot see every field of the object at line {obj.line} ({obj.open})", obj.line)
+        if obj.family == PLUS:
+            why = plus.unwritable(obj.type, rest, plus.version_of(obj.ref.module) if obj.ref else None)
+            if why:
+                raise EditUnsupported(why, obj.line)
         _, pending = self.added.setdefault(id(obj.node), (obj, {}))
         O.apply_one(pending, O.with_path(op, rest))
 
@@ -259,9 +264,10 @@ class _Builder(cst.CSTTransformer):
             if isinstance(original, cst.Call):
                 equal = next((a.equal for a in original.args if a.keyword is not None), cst.AssignEqual(
                     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-                new.append(cst.Arg(value=expr, keyword=cst.Name(snake(key)), equal=equal))
+                name = plus.keyword(obj.type, key, snake) if obj.family == PLUS else snake(key)
+                new.append(cst.Arg(value=expr, keyword=cst.Name(name), equal=equal))
             else:
-                name = snake(key) if obj.snake_keys else key
+                name = (plus.keyword(obj.type, key, snake) if obj.family == PLUS else snake(key)) if obj.snake_keys else key
                 colon = next(((e.whitespace_before_colon, e.whitespace_after_colon) for e in original.elements
                               if isinstance(e, cst.DictElement)), (cst.SimpleWhitespace(""), cst.SimpleWhitespace(" ")))
                 new.append(cst.DictElement(key=_string(name, quote), value=expr, whitespace_before_colon=colon[0],
@@ -279,6 +285,13 @@ class _Builder(cst.CSTTransformer):
     # -- names of classes --
     def class_expr(self, host: ClassRef, func: cst.BaseExpression, name: str) -> cst.BaseExpression:
         """An expression naming class ``name`` of ``host``'s family, written as ``func`` names ``host``."""
+        if not name:
+            raise EditUnsupported(f"{host.family} has no class kfix can build this value with")
+        if host.family == PLUS:  # ``add_container`` calls do not name a class: use the module's import
+            alias = self._module_alias(host.module)
+            if alias is not None:
+                return cst.Attribute(value=cst.parse_expression(alias), attr=cst.Name(name))
+            func = cst.Name(host.name)
         if isinstance(func, cst.Attribute):
             return func.with_changes(attr=cst.Name(name))
         if not isinstance(func, cst.Name):
@@ -295,6 +308,17 @@ class _Builder(cst.CSTTransformer):
         return cst.Name(name)
 
 
+    def _module_alias(self, module: str) -> str | None:
+        """The name the file imports ``module`` as (``import cdk8s_plus_26 as kplus``: kplus)."""
+        for stmt in self.source.module.body:
+            for small in getattr(stmt, "body", ()):
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if _CODE.code_for_node(alias.name) == module:
+                            return alias.asname.name.value if alias.asname else module
+        return None
+
+
 class _ValueBuilder:
     """New values as the object they are added to builds its parts."""
 
@@ -309,11 +333,17 @@ class _ValueBuilder:
             if api_type == "map":
                 return self._map(value, style, key)
             if host.family == DICT or (host.ref is not None and host.ref.dict_args):
+                if host.family == PLUS and api_type not in plus.CLASSES:
+                    raise EditUnsupported(f"cdk8s-plus props have no field for {key}", host.line)
                 return self._dict(value, api_type, style, host.family == DICT and not host.snake_keys)
             if api_type is None or host.ref is None:
                 raise EditUnsupported(f"kfix does not know which class builds `{key}` here", host.line)
             return self._call(value, api_type, style)
         if isinstance(value, list):
+            if host.family == PLUS and key in ("add", "drop"):
+                enum = self.builder.class_expr(host.ref, getattr(host.node, "func", None), "Capability")
+                items = [cst.Attribute(value=enum, attr=cst.Name(str(v))) for v in value]
+                return extend(cst.List([]), [cst.Element(i) for i in items])
             items = [self.build(v, api_type, INLINE) for v in value]
             return extend(cst.List([]), [cst.Element(i) for i in items])
         return _scalar(value, self.quote)
@@ -327,17 +357,20 @@ class _ValueBuilder:
 
     def _call(self, value: dict, api_type: str, style: Style) -> cst.BaseExpression:
         host = self.host
-        func = self.builder.class_expr(host.ref, host.node.func, host.ref.sibling(api_type))
+        func = self.builder.class_expr(host.ref, getattr(host.node, "func", None), host.ref.sibling(api_type))
         layout = self._layout(value, style)
+        spell = (lambda k: plus.keyword(api_type, k, snake)) if host.family == PLUS else snake
         args = [cst.Arg(value=v, keyword=cst.Name(k), equal=cst.AssignEqual(
             whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-            for k, v in self._fields(value, api_type, layout, snake)]
+            for k, v in self._fields(value, api_type, layout, spell)]
         call = cst.Call(func=func)
         return _fill(call, args, layout)
 
     def _dict(self, value: dict, api_type: str | None, style: Style, camel_keys: bool) -> cst.BaseExpression:
         layout = self._layout(value, style)
         spell = (lambda k: k) if camel_keys else snake
+        if self.host.family == PLUS:
+            spell = lambda k: plus.keyword(api_type, k, snake)  # noqa: E731
         entries = [cst.DictElement(key=_string(k, self.quote), value=v)
                    for k, v in self._fields(value, api_type, layout, spell)]
         return _fill(cst.Dict([]), entries, layout)
@@ -349,7 +382,7 @@ class _ValueBuilder:
             expr = _scalar(v, self.quote)
             if quantity:
                 host = self.host
-                qfunc = self.builder.class_expr(host.ref, host.node.func, "Quantity")
+                qfunc = self.builder.class_expr(host.ref, getattr(host.node, "func", None), "Quantity")
                 method = "from_number" if isinstance(v, (int, float)) and not isinstance(v, bool) else "from_string"
                 expr = cst.Call(func=cst.Attribute(value=qfunc, attr=cst.Name(method)), args=[cst.Arg(expr)])
             entries.append(cst.DictElement(key=_string(str(k), self.quote), value=expr))
@@ -380,7 +413,7 @@ class _ItemHost(_ValueBuilder):
         if isinstance(value, dict) and self.model is not None and self.model.ref is not None:
             self.host = self.model
             layout = self._layout(value, style)
-            func = self.builder.class_expr(self.model.ref, self.model.node.func, self.model.ref.sibling(api_type or
+            func = self.builder.class_expr(self.model.ref, getattr(self.model.node, "func", None), self.model.ref.sibling(api_type or
                                                                                                        self.model.type))
             args = [cst.Arg(value=v, keyword=cst.Name(k), equal=cst.AssignEqual(
                 whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
