@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "python_golden"))
-import golden  # noqa: E402
+import pygolden as golden  # noqa: E402
 
 PARAMS = [(mode, style) for mode in golden.MODES for style in golden.style_dirs()]
 
