@@ -2,7 +2,7 @@
 folder per style (cdk8s, cdk8s-plus, dicts, k8s-client, pulumi); expected outputs per mode.
 
 ``python tests/python_golden/pygolden.py`` rewrites the expected files (review the diff before committing);
-``python tests/python_golden/golden.py --report`` prints, per style, how many container constructions
+``python tests/python_golden/pygolden.py --report`` prints, per style, how many container constructions
 were hardened and why the others were not.
 """
 
