@@ -120,3 +120,32 @@ def test_generated_pods_are_hardened_in_place(text: str) -> None:
     assert new.count("allow_privilege_escalation") + new.count("allowPrivilegeEscalation") == len(fixed)
     again = plan_python("gen.py", new.encode(), OPTIONS, Inventory())
     assert again.error is None and not again.changes, (again.error, new)
+
+
+def test_client_proof_builds_new_values_with_the_library() -> None:
+    """With the kubernetes package installed, new client-model values are built and serialised by the library
+    itself; a field its models do not have is refused (the file is never written with it)."""
+    import pytest
+
+    pytest.importorskip("kubernetes")
+    from kfix import ops as O
+    from kfix.errors import VerificationError
+    from kfix.python.plan import parse_source, read_sites
+    from kfix.python.proof import prove_client_edits
+    from kfix.python.writer import Edits
+
+    text = "from kubernetes import client\n\nspec = client.V1PodSpec(containers=[client.V1Container(name='a')])\n"
+    source = parse_source(text)
+    pod = read_sites(source)[0].value
+    good = Edits(source)
+    good.add(pod, O.Set(("containers", 0, "securityContext", "capabilities", "drop"), ["ALL"]))
+    good.add(pod, O.Set(("securityContext", "seccompProfile", "type"), "RuntimeDefault"))
+    assert prove_client_edits(good) == 2
+    bad = Edits(source)
+    bad.add(pod, O.Set(("containers", 0, "securityContext", "allowEscalation"), False))
+    try:
+        prove_client_edits(bad)
+    except VerificationError as exc:
+        assert "allow_escalation" in exc.message
+    else:
+        raise AssertionError("a field the client's models lack was accepted")

@@ -223,6 +223,9 @@ def explode(node: cst.CSTNode, style: Style) -> cst.CSTNode:
     tail_ws = close
     if isinstance(node, cst.Call):
         return node.with_changes(args=out, whitespace_before_args=item)
+    if isinstance(node, cst.ImportFrom):
+        return node.with_changes(names=out, lpar=cst.LeftParen(whitespace_after=item),
+                                 rpar=cst.RightParen(whitespace_before=tail_ws))
     if isinstance(node, cst.Dict):
         return node.with_changes(elements=out, lbrace=node.lbrace.with_changes(whitespace_after=item),
                                  rbrace=node.rbrace.with_changes(whitespace_before=tail_ws))

@@ -24,6 +24,7 @@ from kfix.errors import EditUnsupported, InputError, VerificationError
 from kfix.planner import Change, FilePlan, Options, Reported, explain_mismatch
 from kfix.python import cdk8s_plus as plus
 from kfix.python.names import PLUS
+from kfix.python.proof import prove_client_edits
 from kfix.python.reader import Obj, Seq, Source, Unknown, Value, data
 from kfix.python.sites import PodSite, locate
 from kfix.python.verify import check_rewrite
@@ -233,6 +234,7 @@ def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tupl
     except EditUnsupported as exc:
         raise VerificationError(exc.message, exc.line) from None
     new_text = edits.render()
+    prove_client_edits(edits)
     expected = edits.kinds()
     expected["import+"] += len(edits.imports)
     check_rewrite(text, new_text, expected)

@@ -323,6 +323,21 @@ class Source:
             obj.fields[api] = Field(key, self.value(el.value, sub, snake), el)
         return obj
 
+    def _pulumi_inside(self, node: cst.CSTNode) -> bool:
+        """Does a Pulumi class construct part of this dict (then its dict keys are snake_case)?"""
+        source = self
+        found = []
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> bool:
+                ref = source.class_of(call.func)
+                if ref is not None and ref.family == PULUMI:
+                    found.append(call)
+                return not found
+
+        node.visit(Calls())
+        return bool(found)
+
     # -- finding pods --
     def pod_nodes(self) -> list[tuple[cst.CSTNode, bool]]:
         """Pod spec constructions in source order: PodSpec calls and dicts with a ``containers`` key, each
@@ -344,7 +359,7 @@ class Source:
             def visit_Dict(self, node: cst.Dict) -> None:
                 keys = [_literal(el.key) for el in node.elements if isinstance(el, cst.DictElement)]
                 if "containers" in keys:
-                    found.append((node, any(pulumi) or _snake_tree(node)))
+                    found.append((node, any(pulumi) or _snake_tree(node) or source._pulumi_inside(node)))
 
         self.module.visit(Finder())
         return found

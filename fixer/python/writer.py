@@ -145,11 +145,11 @@ class Edits:
         tree = self.source.module.visit(builder)
         self.imports = builder.imports
         if builder.imports:
-            tree = _add_imports(tree, builder.imports)
+            tree = _add_imports(tree, builder.imports, max(88, self.source.widest))
         return tree.code
 
 
-def _add_imports(tree: cst.Module, needed: set[tuple[str, str]]) -> cst.Module:
+def _add_imports(tree: cst.Module, needed: set[tuple[str, str]], width: int) -> cst.Module:
     """Names added to the file's own ``from M import ...`` statement, in its layout; a new statement
     (libcst's import helper places it) only when the file has none for that module."""
     by_module: dict[str, list[str]] = {}
@@ -165,7 +165,12 @@ def _add_imports(tree: cst.Module, needed: set[tuple[str, str]]) -> cst.Module:
             if module not in by_module or module in done:
                 return updated
             done.add(module)
-            return extend(updated, [cst.ImportAlias(name=cst.Name(n)) for n in by_module[module]])
+            out = extend(updated, [cst.ImportAlias(name=cst.Name(n)) for n in by_module[module]])
+            if out.lpar is None and len(_CODE.code_for_node(out)) > width:  # a formatter's parenthesised form
+                trailing = cst.SimpleWhitespace("")
+                out = explode(out.with_changes(lpar=cst.LeftParen(), rpar=cst.RightParen(whitespace_before=trailing)),
+                              Style(True, False, tree.default_indent, "", True))
+            return out
 
     tree = tree.visit(Extend())
     rest = [(m, n) for m, names in by_module.items() if m not in done for n in names]
@@ -210,6 +215,11 @@ class _Builder(cst.CSTTransformer):
             quote = self._quote_near(original_node)
             host = _ItemHost(self, seq, quote)
             new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
+            if not style.multiline and self._too_long(original_node, sum(len(_CODE.code_for_node(n)) + 2
+                                                                            for n in new)):
+                style = self._one_per_line(original_node)
+                updated_node = explode(updated_node, style)
+                new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
             updated_node = extend(updated_node, new)
         return updated_node
 
@@ -360,20 +370,32 @@ class _ValueBuilder:
         func = self.builder.class_expr(host.ref, getattr(host.node, "func", None), host.ref.sibling(api_type))
         layout = self._layout(value, style)
         spell = (lambda k: plus.keyword(api_type, k, snake)) if host.family == PLUS else snake
-        args = [cst.Arg(value=v, keyword=cst.Name(k), equal=cst.AssignEqual(
-            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-            for k, v in self._fields(value, api_type, layout, spell)]
-        call = cst.Call(func=func)
-        return _fill(call, args, layout)
+        def build(layout: Style):
+            args = [cst.Arg(value=v, keyword=cst.Name(k), equal=cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+                for k, v in self._fields(value, api_type, layout, spell)]
+            return _fill(cst.Call(func=func), args, layout)
+
+        return self._fitted(build, layout, style)
+
+    def _fitted(self, build, layout: Style, style: Style):
+        """``build(layout)``, or one field per line when one line would be long next to one-per-line fields."""
+        out = build(layout)
+        if style.multiline and not layout.multiline and len(_CODE.code_for_node(out)) > 70:
+            out = build(replace(style.nested(), trailing=self.builder.trailing_commas()))
+        return out
 
     def _dict(self, value: dict, api_type: str | None, style: Style, camel_keys: bool) -> cst.BaseExpression:
         layout = self._layout(value, style)
         spell = (lambda k: k) if camel_keys else snake
         if self.host.family == PLUS:
             spell = lambda k: plus.keyword(api_type, k, snake)  # noqa: E731
-        entries = [cst.DictElement(key=_string(k, self.quote), value=v)
-                   for k, v in self._fields(value, api_type, layout, spell)]
-        return _fill(cst.Dict([]), entries, layout)
+        def build(layout: Style):
+            entries = [cst.DictElement(key=_string(k, self.quote), value=v)
+                       for k, v in self._fields(value, api_type, layout, spell)]
+            return _fill(cst.Dict([]), entries, layout)
+
+        return self._fitted(build, layout, style)
 
     def _map(self, value: dict, style: Style, key: str) -> cst.BaseExpression:
         quantity = self.host.family == CDK8S and key in QUANTITY_MAPS
@@ -408,6 +430,12 @@ class _ItemHost(_ValueBuilder):
         self.model = model
         self.host = model if model is not None else Obj(seq.node, None, DICT, seq.line)
         self.builder = builder
+        pos = builder.source.positions.get(model.node) if model is not None else None
+        self.model_inline = pos is not None and pos.start.line == pos.end.line
+
+    def _layout(self, value: dict, style: Style) -> Style:
+        """Like the list's other items: on one line when they are."""
+        return INLINE if self.model_inline else super()._layout(value, style)
 
     def build(self, value: Any, api_type: str | None, style: Style, key: str = "") -> cst.BaseExpression:
         if isinstance(value, dict) and self.model is not None and self.model.ref is not None:

@@ -18,7 +18,9 @@ class Web(Chart):
                     # the image needs root for its entrypoint
                     security_context=kplus.ContainerSecurityContextProps(
                         ensure_non_root=True,
-                        capabilities=kplus.ContainerSecutiryContextCapabilities(drop=[kplus.Capability.ALL]),
+                        capabilities=kplus.ContainerSecutiryContextCapabilities(
+                            drop=[kplus.Capability.ALL],
+                        ),
                     ),
                 )
             ],

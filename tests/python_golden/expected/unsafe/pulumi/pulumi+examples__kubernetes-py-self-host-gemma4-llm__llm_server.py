@@ -93,7 +93,10 @@ class LlmServer(pulumi.ComponentResource):
             args += [f"--{k}", str(v)]
 
         download_files = f"{model_file} {mmproj}" if mmproj else model_file
-        models_mount = [k8s.core.v1.VolumeMountArgs(name="models", mount_path=model_dir), k8s.core.v1.VolumeMountArgs(name="kfix-tmp", mount_path="/tmp")]
+        models_mount = [
+            k8s.core.v1.VolumeMountArgs(name="models", mount_path=model_dir),
+            k8s.core.v1.VolumeMountArgs(name="kfix-tmp", mount_path="/tmp"),
+        ]
 
         init_containers = [
             k8s.core.v1.ContainerArgs(
