@@ -134,11 +134,13 @@ def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options
 def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
                inventory: Inventory) -> None:
     annotations: dict = {}
+    labels: dict = {}
     for meta_path in (site.object_path + ("metadata",), site.meta_path):
-        ann = O.get(doc.data, meta_path + ("annotations",))
-        if isinstance(ann, dict):
-            annotations.update(ann)
-    exempt = exempt_ids(annotations)
+        for key, into in (("annotations", annotations), ("labels", labels)):
+            found = O.get(doc.data, meta_path + (key,))
+            if isinstance(found, dict):
+                into.update(found)
+    exempt = exempt_ids(annotations, labels)
     pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}

@@ -6,7 +6,7 @@ finding may carry ``kfix.ops`` operations that make the pod compliant. Rules nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Iterator
 
@@ -157,6 +157,12 @@ class Rule:
                 ops: Iterable[Op] = ()) -> Finding:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
                        tuple(ops), frozenset(self.checks.get(facet, ())))
+
+
+    @staticmethod
+    def with_checks(finding: Finding, *checks: str) -> Finding:
+        """The finding, matching these further check ids (ids that name one value, such as a capability)."""
+        return replace(finding, checks=finding.checks | frozenset(checks))
 
 
 def sc_path(owner_path: tuple) -> tuple:

@@ -30,8 +30,10 @@ class NoServiceAccountToken(Rule):
     profiles = ("hardened",)
     safe_fix = "add automountServiceAccountToken: false"
     unsafe_fix = "true -> false"
-    checks = {"automount": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken"),
-              "bound": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken")}
+    checks = {"automount": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken",
+                            "kubeaudit:allow-automount-service-account-token"),
+              "bound": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken",
+                        "kubeaudit:allow-automount-service-account-token")}
 
     def check(self, pod: Pod):
         value = pod.spec.get("automountServiceAccountToken")
