@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from kfix.rules import Inventory, rules_for
@@ -65,8 +65,10 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
     rules = rules_for(chosen_profile, list(select), list(ignore))
     if not rules:
         raise ConfigError("no rules selected")
+    config_dir = os.path.dirname(os.path.abspath(config.source)) if config.source and \
+        os.path.exists(config.source) else None
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-                   config.settings, config.custom_resources)
+                   config.settings, config.custom_resources, config_dir)
 
 
 def read_file(path: str) -> bytes:
@@ -87,6 +89,8 @@ class _RunState:
     options: Options
     inventory: Inventory
     contents: dict[str, bytes] = field(default_factory=dict)
+    inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
+    patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     parsed: dict = field(default_factory=dict)  # path -> documents parsed for the inventory
     write: bool = False  # rewrite each changed file right after planning it
 
@@ -120,7 +124,12 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
             raw = read_file(cand.path)
         except InputError as exc:
             return FilePlan(cand.path, error=exc.located(cand.path))
-    plan = _plan_safely(cand.path, raw, state.options, state.inventory, state.parsed.pop(cand.path, None))
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory),
+                        state.parsed.pop(cand.path, None))
+    if patch_note and plan.error is None:
+        plan.note = patch_note
     return _written(plan) if state.write else plan
 
 
@@ -180,7 +189,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                     state.contents[cand.path] = read_file(cand.path)
                 except InputError:
                     pass
-        state.inventory = collect_inventory(state.contents.items(), state.parsed)
+        _unit_facts(state, candidates, paths)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
@@ -209,6 +218,48 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     for plan in chart_plans:
         result.plans.append(_written(plan) if write else plan)
     return result
+
+
+def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
+    """Each file's cross-file facts, from the files of its deployment unit (read from disk when they were
+    not named), and the notes of the Kustomize patches among the files."""
+    from kfix.units import find_units
+
+    named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
+    units = find_units(sorted(named), args, state.options.config_dir)
+    by_unit: dict[int, Inventory] = {}
+    for absolute, path in named.items():
+        unit = units.of.get(absolute)
+        if unit is None:
+            continue
+        inventory = by_unit.get(id(unit))
+        if inventory is None:
+            sources = []
+            for member in unit.files:
+                shown = named.get(member) or _shown(member)
+                raw = state.contents.get(shown)
+                if raw is None:
+                    try:
+                        raw = read_file(member)
+                    except InputError:
+                        continue
+                sources.append((shown, raw))
+            parsed: dict = {}
+            inventory = by_unit[id(unit)] = collect_inventory(sources, parsed)
+            inventory.unit = unit.name
+            state.parsed.update((p, d) for p, d in parsed.items() if p in state.contents)
+        state.inventories[path] = inventory
+        patch = units.patches.get(absolute)
+        if patch is not None:
+            bases = ", ".join(_shown(b) for b in patch.bases) or "its base"
+            state.patches[path] = (f"Kustomize patch ({_shown(patch.kustomization)}) over {bases}: not hardened itself "
+                                   "(the base is); only values it sets that weaken the base are findings")
+
+
+def _shown(path: str) -> str:
+    """A path as reports show it: relative to the working folder when under it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:

@@ -75,8 +75,9 @@ class Settings:
 
 @dataclass
 class Inventory:
-    """Facts gathered across all files of a run (rules that look beyond one pod read these)."""
+    """Facts gathered across the files a pod is deployed with (its deployment unit)."""
 
+    unit: str = ""  # how reports name the unit ("folder deploy/", "Kustomize build overlays/prod")
     bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
     network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
