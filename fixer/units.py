@@ -75,9 +75,13 @@ def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str 
     return sorted(r for r in roots if not any(o != r and _inside(r, o) for o in roots))
 
 
-def _rel(path: str) -> str:
+def _rel(path: str, roots: list[str] = ()) -> str:
+    """A path for reports: relative to the working folder when under it, else to its repository root."""
     rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+    if not rel.startswith(".."):
+        return rel
+    root = next((r for r in roots if _inside(path, r)), None)
+    return os.path.relpath(path, root) if root else path
 
 
 def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None) -> Units:
@@ -86,7 +90,8 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
     if not files:
         return units
     found: dict[str, kustomize.Kustomization] = {}
-    for root in repository_roots(files, args, config_dir):
+    roots = repository_roots(files, args, config_dir)
+    for root in roots:
         for path in kustomize.find_all(root, SKIP_DIRS):
             k = kustomize.read(path)
             if k is not None:
@@ -106,7 +111,7 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
             unit = cache.get(ks)
             if unit is None:
                 top = [k for k in ks if not any(k != o and k in _nested(o, found) for o in ks)]
-                names = ", ".join((_rel(os.path.dirname(k)) or ".") + "/" for k in top)
+                names = ", ".join((_rel(os.path.dirname(k), roots) or ".") + "/" for k in top)
                 members = sorted(set().union(*(builds[k] for k in ks)))
                 unit = cache[ks] = Unit(f"Kustomize build {names}", tuple(members))
         else:
@@ -114,7 +119,7 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
             unit = cache.get(("folder", folder))
             if unit is None:
                 members = [f2 for f2 in _folder_files(folder) if f2 not in containing]
-                unit = cache[("folder", folder)] = Unit(f"folder {_rel(folder) or '.'}/", tuple(members))
+                unit = cache[("folder", folder)] = Unit(f"folder {_rel(folder, roots) or '.'}/", tuple(members))
         units.of[f] = unit
     return units
 
