@@ -273,6 +273,24 @@ def test_embedded_campaign_five_requests_limits_waited_out_and_a_rerun_makes_non
     assert_token_nowhere(fake.token, texts, tmp_path)
 
 
+def test_a_wait_longer_than_max_wait_runs_the_repository_again_later(forge_server, tmp_path):
+    from kfix.fleet.embedded import run_embedded
+    from kfix.fleet.model import Campaign
+    from kfix.git.orgs import RemoteRepo
+
+    fake = forge_server
+    remote = make_remote(tmp_path, "web", {"deploy/vote.yaml": CASES / VOTE})
+    slept: list[float] = []
+    campaign = Campaign(forge="github", api_url=fake.api_url("github"), max_wait=60)
+    fake.fail_next(429, "API rate limit exceeded", kind="github",
+                   headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 3600)})
+    (result,) = run_embedded(campaign, [RemoteRepo(f"{ORG}/web", str(remote))], token=fake.token, workers=1,
+                             sleep=slept.append)
+    assert result.outcome.value == "created" and result.attempts == 2
+    assert len(slept) == 1 and 3500 < slept[0] <= 3601  # the job waited for the reset, not the client
+    assert len(fake.pulls["github"]) == 1
+
+
 def test_a_failing_repository_does_not_stop_the_rest(forge_server, tmp_path):
     fake = forge_server
     kind = "gitea"
@@ -409,13 +427,18 @@ def test_redis_broker_two_workers(forge_server, redis_url, tmp_path):
     workers = [_worker(redis_url, fake.token, log) for log in logs]
     try:
         report = tmp_path / "report.json"
-        args = ["--org", ORG, "--broker", redis_url, "--report", report]
+        args = ["--org", ORG, "--broker", redis_url, "--report", report, "--max-wait", "1"]
+        # one job is told to wait longer than --max-wait: it goes back to the queue as a delayed message
+        fake.fail_next(403, "You have exceeded a secondary rate limit.", kind="github", headers={"Retry-After": "2"},
+                       method="POST")
         # the sending side lists the organisation with its token; the workers use their own
         first = fleet(fake, "github", *args)
         assert first.returncode == 0, first.stderr + "".join(log.read_text() for log in logs)
         assert outcomes(report) == EXPECTED_FIRST
         assert org.pulls() == {f"{ORG}/{n}": 1 for n in NEEDS_FIXES}
         assert fake.limited > 0
+        attempts = sorted(r["attempts"] for r in json.loads(report.read_text())["repositories"])
+        assert attempts == [1, 1, 1, 1, 1, 2]  # the rescheduled one ran again, and made it
         handled_by = {r["worker"] for r in json.loads(report.read_text())["repositories"]}
         pids = {f"{socket.gethostname()}:{w.pid}" for w in workers}
         assert handled_by and handled_by <= pids  # the jobs ran in the worker processes
