@@ -1,7 +1,8 @@
 """run-as-non-root: runAsNonRoot, a high runAsUser/runAsGroup, fsGroup with volumes (practice 3).
 
 Container-level values win in Kubernetes, so a container that explicitly runs as root blocks the
-pod-level ``runAsNonRoot: true`` (it would not start): that is reported, or fixed with unsafe fixes.
+pod-level ``runAsNonRoot: true`` (it would not start), and a pod-level ``runAsUser`` would move it off
+root when it names no user itself: both are reported, or fixed with unsafe fixes.
 """
 
 from kfix.ops import Set
@@ -59,7 +60,13 @@ class RunAsNonRoot(Rule):
         if uid == 0:
             unsafe.append(Set(base + ("runAsUser",), s.run_as_user))
         elif uid is None and not all("runAsUser" in c.security_context for c in containers):
-            safe.append(Set(base + ("runAsUser",), s.run_as_user))
+            # a pod-level user would also move a container that says it runs as root (with its image's user)
+            rooted = [c.name for c in containers if c.name in root_containers and "runAsUser" not in c.security_context]
+            if rooted:
+                yield self.finding("uid", f"pod-level runAsUser not added: container(s) {', '.join(rooted)} "
+                                   "explicitly run as root", Fix.REPORT, base)
+            else:
+                safe.append(Set(base + ("runAsUser",), s.run_as_user))
         elif isinstance(uid, int) and 0 < uid < 10000:
             yield self.finding("low-uid", f"pod runs as UID {uid} (below 10000, may collide with host users)",
                                Fix.REPORT, base + ("runAsUser",))
