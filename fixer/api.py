@@ -19,7 +19,7 @@ from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
 from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
 from kfix.fileio import write_file
-from kfix.files import Candidate, discover
+from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
@@ -137,6 +137,10 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
     """
     try:
+        if path.endswith(PYTHON_SUFFIXES):
+            from kfix.python.plan import plan_python  # libcst is loaded only for runs with Python files
+
+            return plan_python(path, raw, options, inventory)
         return plan_text(path, raw, options, inventory, docs)
     except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
         return FilePlan(path, error=too_deep(decode(raw).text).located(path))
@@ -156,7 +160,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
                max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RunResult:
-    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
+    """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
@@ -213,7 +217,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
 def _readable(candidates: list[Candidate], max_size: int):
     """(path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
     for cand in candidates:
-        if not cand.error and not cand.note:
+        if not cand.error and not cand.note and not cand.path.endswith(PYTHON_SUFFIXES):  # no YAML facts in code
             try:
                 yield cand.path, read_input(cand.path, max_size)[0]
             except InputError:
