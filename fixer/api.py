@@ -3,14 +3,13 @@
     options = make_options(load_config())
     result = plan_paths(["deploy/"], options)
     for plan in result.plans:
-        if plan.changed:
-            write_file(plan.path, plan.source.encode(plan.new_text))
+        write_plan(plan)  # only if the file is still what was read; otherwise plan.error says why
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
@@ -18,15 +17,17 @@ from kfix.rules import Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
-from kfix.files import Candidate, discover
+from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
+from kfix.fileio import write_file
+from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
-from kfix.yaml.loader import parse
+from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
 from kfix.yaml.source import decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
-           "plan_bytes",
-           "render_subset", "write_file", "collect_inventory"]
+           "plan_bytes", "read_stream",
+           "render_subset", "write_file", "write_plan", "collect_inventory"]
 
 
 @dataclass
@@ -68,39 +69,30 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
     config_dir = os.path.dirname(os.path.abspath(config.source)) if config.source and \
         os.path.exists(config.source) else None
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-                   config.settings, config.custom_resources, config_dir)
-
-
-def read_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except IsADirectoryError:
-        raise InputError("is a directory", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+                   config.settings, config.custom_resources, config_dir=config_dir)
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
 @dataclass
 class _RunState:
-    """What every file's planning shares: options, the run's inventory, contents read (and parsed) once."""
+    """What every file's planning shares: options, the inventory of each file's deployment unit, output roots."""
 
     options: Options
     inventory: Inventory
-    contents: dict[str, bytes] = field(default_factory=dict)
     inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
     patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
-    parsed: dict = field(default_factory=dict)  # path -> documents parsed for the inventory
     write: bool = False  # rewrite each changed file right after planning it
+    roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
+    max_size: int = DEFAULT_MAX_FILE_SIZE
 
 
-_worker_state: _RunState | None = None
+# Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
+# at once (``kfix fleet`` handles repositories side by side).
+_local = threading.local()
 
 
 def _use_state(state: _RunState | None) -> None:
-    global _worker_state
-    _worker_state = state
+    _local.state = state
 
 
 def _init_worker(state: _RunState) -> None:
@@ -112,34 +104,37 @@ def _init_worker(state: _RunState) -> None:
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
-    state = _worker_state
+    state = getattr(_local, "state", None)
     assert state is not None
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
-    raw = state.contents.pop(cand.path, None)
-    if raw is None:
-        try:
-            raw = read_file(cand.path)
-        except InputError as exc:
-            return FilePlan(cand.path, error=exc.located(cand.path))
+    try:
+        raw, stamp = read_input(cand.path, state.max_size)
+    except InputError as exc:
+        return FilePlan(cand.path, error=exc.located(cand.path))
     patch_note = state.patches.get(cand.path)
     options = replace(state.options, overlay=True) if patch_note else state.options
-    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory),
-                        state.parsed.pop(cand.path, None))
+    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory))
+    plan.stamp = stamp
     if patch_note and plan.error is None:
         plan.note = patch_note
-    return _written(plan) if state.write else plan
+    return write_plan(plan, state.roots) if state.write else plan
 
 
-def _written(plan: FilePlan) -> FilePlan:
-    """Write a changed plan's file; a failure becomes the plan's error (the file stays as it was)."""
+def write_plan(plan: FilePlan, roots: tuple[str, ...] | None = None) -> FilePlan:
+    """Write a changed plan's file if it is still the file that was read and lies inside ``roots``; a
+    refusal or failure becomes the plan's error (the file stays as it was)."""
     if plan.changed and plan.error is None and plan.source is not None:
+        line = plan.changes[0].line if plan.changes else 1
         try:
-            write_file(plan.path, plan.source.encode(plan.new_text))
+            write_file(plan.path, plan.source.encode(plan.new_text), stamp=plan.stamp,
+                       original=None if plan.stamp is not None else plan.source.encode(), roots=roots)
+        except NotWritten as exc:
+            plan.error = InputError(str(exc), line, plan.path)
         except OSError as exc:
-            plan.error = InputError(f"cannot write: {exc.strerror or exc}", path=plan.path)
+            plan.error = InputError(f"cannot write: {exc.strerror or exc}; not written", line, plan.path)
     return plan
 
 
@@ -150,7 +145,13 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
     """
     try:
+        if path.endswith(PYTHON_SUFFIXES):
+            from kfix.python.plan import plan_python  # libcst is loaded only for runs with Python files
+
+            return plan_python(path, raw, options, inventory)
         return plan_text(path, raw, options, inventory, docs)
+    except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
+        return FilePlan(path, error=too_deep(decode(raw).text).located(path))
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
         if os.environ.get("KFIX_DEBUG"):
             raise
@@ -165,15 +166,22 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
-               values_files: tuple[str, ...] = (), write: bool = False) -> RunResult:
-    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
+               values_files: tuple[str, ...] = (), write: bool = False,
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RunResult:
+    """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
     changed file (atomically) as soon as it is planned, in the process that planned it; a file that
-    cannot be written gets the error on its plan and is left as it was.
+    cannot be written gets the error on its plan and is left as it was. Nothing is written outside
+    ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
+    Files are read one at a time (twice when they hold objects other files need to know about).
     """
-    candidates = discover(paths, excludes)
+    roots = resolved_roots(list(paths) + list(values_files))
+    candidates = discover(paths, excludes, roots)
+    if write:  # temporary files an interrupted earlier run left where this one writes
+        remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
+                                for c in candidates if not c.error)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
     chart_plans = plan_charts(charts, options, values_files)
@@ -182,13 +190,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write)
-        for cand in candidates:  # read once: for the inventory, then for planning
-            if not cand.error and not cand.note:
-                try:
-                    state.contents[cand.path] = read_file(cand.path)
-                except InputError:
-                    pass
+        state = _RunState(options, Inventory(), write=write, roots=roots, max_size=max_file_size)
         _unit_facts(state, candidates, paths)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
@@ -216,13 +218,13 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
         if collecting:
             gc.enable()
     for plan in chart_plans:
-        result.plans.append(_written(plan) if write else plan)
+        result.plans.append(write_plan(plan, roots) if write else plan)
     return result
 
 
 def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
-    """Each file's cross-file facts, from the files of its deployment unit (read from disk when they were
-    not named), and the notes of the Kustomize patches among the files."""
+    """Each file's cross-file facts, from the YAML files of its deployment unit (read from disk whether or
+    not they were named), and the notes of the Kustomize patches among the files."""
     from kfix.units import find_units
 
     named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
@@ -234,20 +236,9 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) 
             continue
         inventory = by_unit.get(id(unit))
         if inventory is None:
-            sources = []
-            for member in unit.files:
-                shown = named.get(member) or _shown(member)
-                raw = state.contents.get(shown)
-                if raw is None:
-                    try:
-                        raw = read_file(member)
-                    except InputError:
-                        continue
-                sources.append((shown, raw))
-            parsed: dict = {}
-            inventory = by_unit[id(unit)] = collect_inventory(sources, parsed)
+            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
+            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
             inventory.unit = unit.name
-            state.parsed.update((p, d) for p, d in parsed.items() if p in state.contents)
         state.inventories[path] = inventory
         patch = units.patches.get(absolute)
         if patch is not None:
@@ -260,6 +251,15 @@ def _shown(path: str) -> str:
     """A path as reports show it: relative to the working folder when under it."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
+
+
+def _readable(sources: Iterable[tuple[str, str]], max_size: int):
+    """(shown path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
+    for shown, path in sources:
+        try:
+            yield shown, read_input(path, max_size)[0]
+        except InputError:
+            continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:
@@ -282,43 +282,32 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         owners[hits[0]].append(f)
     if not charts:
         return []
+    from kfix.helm.checks import chart_problems
     from kfix.helm.plan import plan_chart
 
     out: list[FilePlan] = []
     for chart in charts:
+        problems = chart_problems(chart)  # a Chart.yaml or values.schema.json kfix cannot use: not planned
+        if problems:
+            out.extend(FilePlan(p.path or chart, error=p) for p in problems)
+            continue
         out.extend(plan_chart(chart, options, owners[chart]))
     return out
 
 
+def read_stream(stream, name: str = "-", max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """All of a binary stream (stdin), refused past ``max_size`` bytes (``/dev/zero`` never ends)."""
+    raw = stream.read(max_size + 1)
+    if len(raw) > max_size:
+        raise InputError(f"over the size limit of {max_size} bytes (max-file-size in the configuration)", path=name)
+    return raw
+
+
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
-    """Plan one stream (stdin): its own bindings and policies form the inventory."""
+    """Plan one stream (stdin): its own bindings and policies form the inventory. An empty stream (a
+    filter fed nothing) has nothing to fix: it passes through."""
+    if not raw.strip(b" \t\r\n"):
+        return FilePlan(name, source=decode(raw))
     parsed: dict = {}
     inventory = collect_inventory([(name, raw)], parsed)
     return _plan_safely(name, raw, options, inventory, parsed.get(name))
-
-
-def write_file(path: str, data: bytes) -> None:
-    """Replace ``path`` atomically (temp file + rename in the same folder), keeping its mode.
-
-    A symbolic link stays a link: its target is rewritten.
-    """
-    target = os.path.realpath(path)
-    folder = os.path.dirname(target) or "."
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:  # a new file: the mode open() would give it
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)  # the rename below makes the replacement atomic for every reader
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -12,11 +12,13 @@ import yaml
 from kfix.rules import BY_ID, PROFILES, Settings
 from kfix.rules.quantities import parse_quantity
 
-from kfix.errors import ConfigError
+from kfix.errors import ConfigError, InputError
+from kfix.fileio import DEFAULT_MAX_FILE_SIZE, read_input
 from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
 
 KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
-        "resources", "writable-paths", "allowed-capabilities", "custom-resources"}
+        "resources", "writable-paths", "allowed-capabilities", "custom-resources", "max-file-size"}
+MAX_CONFIG_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
     source: str | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger input is reported, not read
 
 
 def find_config(start: Path) -> Path | None:
@@ -48,9 +51,11 @@ def load_config(path: str | None = None, start: Path | None = None) -> Config:
     if found is None:
         return Config()
     try:
-        text = found.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{found}: cannot read configuration: {exc.strerror}") from None
+        text = read_input(str(found), MAX_CONFIG_SIZE)[0].decode("utf-8-sig")
+    except InputError as exc:
+        raise ConfigError(f"{found}: cannot read configuration: {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{found}: cannot read configuration: not UTF-8 ({exc.reason})") from None
     try:
         if found.suffix == ".toml":
             try:
@@ -144,7 +149,11 @@ def parse_config(raw: Any, where: str = "configuration") -> Config:
     unsafe = raw.get("unsafe-fixes", False)
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
-    return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where)
+    max_size = raw.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 1:
+        raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")
+    return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where,
+                  max_size)
 
 
 def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:
