@@ -132,6 +132,9 @@ def test_rolebinding_binds_only_in_its_namespace(tmp_path: Path) -> None:
 def kustomize_tree(tmp_path: Path) -> Path:
     root = tmp_path / "podinfo"
     shutil.copytree(KUSTOMIZE, root)
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)  # a checkout's modes (the copy keeps those of the source tree)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     return root
 
