@@ -128,6 +128,8 @@ class SyntheticPods:
         self.layout = layout
         self.rendered = rendered
         self.pool: dict[tuple, list[R.Workload]] | None = None  # rendered workloads not yet matched
+        # (chart prefix, values key) -> the preset key a container renders while that key is empty
+        self.preset_keys: dict[tuple[str, tuple], tuple] = {}
 
     def consumer(self, chart: ChartNode, pod: PodTemplate) -> Consumer:
         """The synthetic pod of one pod template, its field sources and the rendered workload it is."""
@@ -311,6 +313,11 @@ class SyntheticPods:
             ref = b.ref
             assert ref is not None
             path = _concrete(ref.path, index)
+            if "*" in path:  # a workload the template builds once per entry of a values list
+                head = ".".join(path[:path.index("*")])
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"set per entry of the values list {head}, which the template builds a workload "
+                                   "from each; kfix does not tell the entries apart")
             src = Source("values", fld, level, owner, path, ref.omit, ref.gate, True, None, b.template, b.line,
                          b.note)
             if b.note.startswith("computed by"):
@@ -321,6 +328,7 @@ class SyntheticPods:
                 dflt = _concrete(ref.default_from, index)
                 if any(p.ref is not None and p.ref.path == ref.default_from for p in presets):
                     if preset_on(O.get(chart.eff, dflt)):
+                        self.preset_keys[(chart.prefix, path)] = dflt
                         return Source("preset", fld, level, owner, dflt, template=b.template, line=b.line,
                                       note=f"from the preset {'.'.join(dflt)}")
                 elif isinstance(O.get(chart.eff, dflt), dict) and O.get(chart.eff, dflt):
@@ -344,6 +352,9 @@ class SyntheticPods:
             b = presets[0]
             assert b.ref is not None
             path = _concrete(b.ref.path, index)
+            if "*" in path:
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"resources come from a preset set per entry of {'.'.join(path[:path.index('*')])}")
             if preset_on(O.get(chart.eff, path)):
                 return Source("preset", fld, level, owner, path, template=b.template, line=b.line)
             return Source("none", fld, level, owner, template=b.template, line=b.line,
