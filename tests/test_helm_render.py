@@ -29,6 +29,8 @@ OPTIONS = make_options(Config())
 
 # why a finding may stay in a rendered workload after the edit: not reachable through values, on purpose
 ACCEPTED = ("report only", "unsafe fix not applied")
+# ... or the render proof refused it and said why (grafana's memory limit also sets an env entry)
+REFUSED = "cannot fix: refused: rendering the chart shows"
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,11 +65,13 @@ def test_nothing_outside_security_fields_changes(case):
 def test_rendered_workloads_pass_where_values_reach(case):
     plans = planned(case)
     proof = plans[0].proof
-    assert proof is not None and proof.rendered and proof.outside == [] and proof.refused == []
+    assert proof is not None and proof.rendered and proof.refused == []
+    assert proof.outside == [] or proof.partial  # grafana: a change kept in part, its other part refused
     assert proof.workloads
     for w in proof.workloads:
         for message, why in w.remaining:
-            assert why.startswith(ACCEPTED), (case, w.resource, message, why)
+            assert why.startswith(ACCEPTED) or why.startswith(REFUSED) and proof.partial, (case, w.resource, message,
+                                                                                      why)
     # every fixable finding in values was cleared in the rendered output (when that pod renders)
     assert proof.cleared == sum(len(w.cleared) for w in proof.workloads)
 

@@ -8,6 +8,7 @@ and, when there is one, the Helm render (which containers render, their names, t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,12 +162,16 @@ class SyntheticPods:
         claimed: dict[str, set[int]] = {s: set() for s in SECTIONS}
         new_lists: dict[str, list] = {s: [] for s in SECTIONS}
         rendered_paths: set = set()
-        expanded = [(c, list(self.expand(chart, c))) for c in pod.containers]
+        expanded = [(c, [(resolved_name(name, chart), i, e) for name, i, e in self.expand(chart, c)])
+                    for c in pod.containers]
         reserved = {name for _c, items in expanded for name, _i, _e in items if "{{" not in name}
         for c, items in expanded:
             rendered_list = rendered_spec.get(c.section) if isinstance(rendered_spec.get(c.section), list) else []
             for name, ref_sub, element in items:
-                idx = self.claim(rendered_list, claimed[c.section], name, reserved)
+                # a container whose name the template computes claims a rendered one in order, unless
+                # a plain values condition keeps it from rendering (`if .Values.sidecar.enabled`)
+                off = "{{" in name and workload is not None and not self.may_render(chart, pod, c, element)
+                idx = None if off else self.claim(rendered_list, claimed[c.section], name, reserved)
                 base = O.clone(rendered_list[idx]) if idx is not None else {}
                 shown = str(base.get("name") or name.replace("{{ .Chart.Name }}", chart.cmap.name))
                 base.pop("securityContext", None)
@@ -398,3 +403,20 @@ def ranged_list(c: ContainerTemplate) -> tuple | None:
     seen in its fields' values paths (`x.extraModules.*.containerSecurityContext`)."""
     heads = {tuple(b.ref.path[:b.ref.path.index("*")]) for b in c.bindings if b.ref is not None and "*" in b.ref.path}
     return heads.pop() if len(heads) == 1 else None
+
+
+_NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[A-Za-z_][\w]*)+)\s*-?\}\}")
+
+
+def resolved_name(name: str, chart: ChartNode) -> str:
+    """A container name with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}` parts
+    filled in (the rest left as written)."""
+    def part(m: re.Match) -> str:
+        ref = m.group(1)
+        if ref == ".Chart.Name":
+            return chart.cmap.name
+        if ref == ".Release.Name":
+            return R.RELEASE
+        value = O.get(chart.eff, tuple(ref.split(".")[2:]))
+        return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else m.group(0)
+    return _NAME_PART.sub(part, name) if "{{" in name else name
