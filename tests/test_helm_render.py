@@ -159,3 +159,19 @@ def test_render_copies_chart_for_edited_values(tmp_path):
     dep = next(d for d in out.docs if d.template == "templates/deployment.yaml")
     assert dep.data["spec"]["replicas"] == 3
     assert (chart / "values.yaml").read_text() == before  # the chart itself is never touched
+
+
+def test_a_missing_dependency_that_is_turned_off_does_not_stop_the_render(tmp_path):
+    """Helm leaves out a dependency whose condition is false, so it need not be in charts/ (elasticsearch's
+    kibana behind `global.kibanaEnabled: false`); one that is on still must be."""
+    meta = ("apiVersion: v2\nname: demo\nversion: 0.1.0\ndependencies:\n  - name: kibana\n    version: 12.x.x\n"
+            "    repository: oci://registry-1.docker.io/bitnamicharts\n"
+            "    condition: kibana.enabled,global.kibanaEnabled\n")
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: c\n"
+    for values, renders in (("global:\n  kibanaEnabled: false\n", True), ("global:\n  kibanaEnabled: true\n", False),
+                            ("kibana:\n  enabled: true\nglobal:\n  kibanaEnabled: false\n", False)):
+        chart = make_chart(tmp_path / str(len(values)), {"pod.yaml": pod}, values, meta)
+        proof = plan_chart(chart, OPTIONS)[0].proof
+        assert proof.rendered is renders, (values, proof.note)
+        if not renders:
+            assert "dependencies not in charts/" in proof.note and "kibana (missing)" in proof.note

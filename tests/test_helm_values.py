@@ -587,3 +587,22 @@ spec:
         assert token and all(r.status == "report" and "per entry of the values list engines" in r.note
                              for r in token)
         assert [c.rule for c in plans[0].changes] == ["resources"]
+
+
+def test_templates_helmignore_leaves_out_are_not_planned(tmp_path):
+    """Helm leaves out what .helmignore matches (a folder of drafts, `*.bak`): no findings there."""
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    - name: c\n      image: c\n"
+    chart = make_chart(tmp_path / "c", {"pod.yaml": pod.format(name="kept"), "old.yaml.bak": pod.format(name="bak")},
+                       "{}\n")
+    (chart / "templates" / "drafts").mkdir()
+    (chart / "templates" / "drafts" / "pod.yaml").write_text(pod.format(name="draft"))
+    (chart / ".helmignore").write_text("# drafts\n*.bak\ntemplates/drafts/\n")
+    for render in (None, False):
+        plans = plan_chart(chart, OPTIONS, render=render)
+        files = {Path(r.file).relative_to(chart).as_posix() for r in plans[0].findings}
+        assert files == {"templates/pod.yaml"}, files
+    from kfix.helm.chartfiles import _ignore_rules, ignored
+    rules = _ignore_rules(chart / ".helmignore")
+    assert ignored("templates/drafts/pod.yaml", rules) and ignored("templates/x.bak", rules)
+    assert not ignored("templates/drafts.yaml", rules) and not ignored("templates/pod.yaml", rules)
+    assert ignored("templates/pod.yaml", [(True, False, "keep.yaml")])  # Helm's own reading of `!keep.yaml`
