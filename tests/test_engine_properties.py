@@ -239,7 +239,8 @@ def allow_pruned(expected: Any, original: Any, actual: Any, path: tuple = ()) ->
         out, gone = dict(expected), []
         for key in list(out):
             if key in original:
-                out[key], below = allow_pruned(out[key], original[key], actual.get(key), path + (key,))
+                below_actual = actual[key] if key in actual else ({} if isinstance(out[key], dict) else None)
+                out[key], below = allow_pruned(out[key], original[key], below_actual, path + (key,))
                 gone += below
                 if key not in actual and out[key] in ({}, []) and original[key] not in ({}, [], None):
                     del out[key]
@@ -749,6 +750,12 @@ def test_bug9_pipeline() -> None:
           b"  name: p\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default"
     plan = plan_bytes("p.yaml", raw, OPTIONS[False, "one"])
     assert plan.new_text is not None and not plan.new_text.endswith("\n")
+
+
+def test_bug11_emptied_mappings_cascade() -> None:
+    text = "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template: {}\n"
+    assert edit(text, [O.Delete(("spec", "selector", "matchLabels", "app"))]) == \
+        "spec:\n  replicas: 1\n  template: {}\n"
 
 
 def test_bug10_discard_of_an_item_appended_in_the_same_list() -> None:
