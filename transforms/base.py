@@ -23,7 +23,7 @@ class Fix(str, Enum):
     REPORT = "report-only"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing wrong with one pod or container (``facet`` names which part of the rule)."""
 
@@ -156,7 +156,19 @@ class Rule:
     def finding(self, facet: str, message: str, fix: Fix, path: tuple, container: Container | None = None,
                 ops: Iterable[Op] = ()) -> Finding:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
-                       tuple(ops), frozenset(self.checks.get(facet, ())))
+                       tuple(ops), _checks_of(self, facet))
+
+
+_CHECKS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _checks_of(rule: Rule, facet: str) -> frozenset[str]:
+    """The other tools' check ids of a facet, one shared set per rule and facet (findings are many)."""
+    key = (rule.id, facet)
+    found = _CHECKS.get(key)
+    if found is None:
+        found = _CHECKS[key] = frozenset(rule.checks.get(facet, ()))
+    return found
 
 
 def sc_path(owner_path: tuple) -> tuple:
