@@ -1,4 +1,4 @@
-"""Which files a run reads: YAML files under the given paths, minus excludes and chart templates."""
+"""Which files a run reads: YAML and Python files under the given paths, minus excludes and chart templates."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from kfix.fileio import inside, is_temp_name
 
 YAML_SUFFIXES = (".yaml", ".yml")
+PYTHON_SUFFIXES = (".py",)  # planned by the Python-source backend (kfix.python)
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".terraform"}
 
 
@@ -71,7 +72,7 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str,
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
                                      and not _excluded(os.path.join(dirpath, d), excludes))
                 for name in sorted(filenames):
-                    if not name.endswith(YAML_SUFFIXES) or is_temp_name(name):
+                    if not name.endswith(YAML_SUFFIXES + PYTHON_SUFFIXES) or is_temp_name(name):
                         continue
                     full = os.path.join(dirpath, name)
                     if _excluded(full, excludes):

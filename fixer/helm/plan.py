@@ -248,7 +248,8 @@ class Planner:
                             Fix.REPORT, failed[0][0].path, finding.container, (), finding.checks)
             xrep = self.report(c, extra, "report", not_fixed(why))
             xrep.file, xrep.line = str(self.dir / template), line
-        key = (c.chart.prefix, finding.rule, anchor(src, vops))
+        # a key that takes the template's own defaults with the first fix takes every fix at once
+        key = (c.chart.prefix, "" if src.fallback is not None else finding.rule, anchor(src, vops))
         self.wants.append(Want(rep, c, c.chart, key, vops, prefixes[0], src, flips[0] if flips else None))
         wanted.update(prefixes)
         for op in fixed_ops:

@@ -40,7 +40,8 @@ class Source:
     template: str = ""
     line: int = 0
     note: str = ""
-    rendered: Any = MISSING  # the rendered value (computed / none), when known
+    rendered: Any = MISSING  # the rendered value (computed / none / fallback), when known
+    fallback: LNode | None = None  # what the template writes instead while the values key is empty
 
 
 @dataclass
@@ -109,6 +110,10 @@ def field_data(src: Source, values: dict, would: bool) -> tuple[bool, Any]:
     if src.gate and not (would and src.gate_ok) and not truthy(O.get(values, src.gate)):
         return False, None
     value = O.get(values, src.path, MISSING)
+    if src.fallback is not None and not truthy(None if value is MISSING else value):
+        if src.rendered is not MISSING:
+            return src.rendered is not None, src.rendered
+        return evaluate(src.fallback, values, O.get)
     if value is MISSING or value is None:
         return False, None
     if isinstance(value, dict) and src.omit:
@@ -227,16 +232,18 @@ class SyntheticPods:
         return None
 
     def expand(self, chart: ChartNode, c: ContainerTemplate):
-        """(name, index path for `*`, element) per container: one, or one per values list entry."""
-        if c.values_list is None:
+        """(name, index path for `*`, element) per container: one, or one per values list entry
+        (a values list of containers, or a list the template ranges over to build containers)."""
+        values_list = c.values_list or ranged_list(c)
+        if values_list is None:
             yield c.name, None, None
             return
-        items = O.get(chart.eff, c.values_list)
+        items = O.get(chart.eff, values_list)
         if not isinstance(items, list):
             return
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                name = str(item.get("name") or f"{'.'.join(c.values_list)}[{i}]")
+                name = str(item.get("name") or f"{'.'.join(values_list)}[{i}]")
                 yield name, i, item
 
     def may_render(self, chart: ChartNode, pod: PodTemplate, c: ContainerTemplate | None,
@@ -280,13 +287,17 @@ class SyntheticPods:
             for w in self.rendered.workloads():
                 self.pool.setdefault((w.doc.template, w.site.kind), []).append(w)
         helm_template = chart.helm_prefix + pod.template[len(chart.prefix):]
-        pool = self.pool.get((helm_template, pod.kind), [])
+        if "{{" in pod.kind:  # a kind the template computes (`.Values.kind | default "Deployment"`)
+            pools = [p for (t, _k), p in self.pool.items() if t == helm_template]
+        else:
+            pools = [self.pool.get((helm_template, pod.kind), [])]
         want = {c.name for c in pod.containers if "{{" not in c.name and c.values_list is None and not c.when}
-        for w in pool:
-            names = {str(c.get("name")) for s in SECTIONS for c in (w.spec.get(s) or []) if isinstance(c, dict)}
-            if want <= names:
-                pool.remove(w)
-                return w
+        for pool in pools:
+            for w in pool:
+                names = {str(c.get("name")) for s in SECTIONS for c in (w.spec.get(s) or []) if isinstance(c, dict)}
+                if want <= names:
+                    pool.remove(w)
+                    return w
         return None
 
     def source(self, chart: ChartNode, bindings: list[FieldBinding], fld: str, level: str, owner: str,
@@ -323,6 +334,11 @@ class SyntheticPods:
             if src.gate is not None:
                 src.gate = _concrete(src.gate, index)
                 src.gate_ok = owned_gate(src.gate, src.path)
+            if src.kind == "values" and src.path == tuple(ref.path) and not truthy(value):
+                node = self.layout.field_node(b.template, b.line, fld)
+                src.fallback = self.layout.fallback(node, src.path) if node is not None else None
+                if src.fallback is not None:
+                    src.rendered = rendered
             return src
         if presets:
             b = presets[0]
@@ -364,3 +380,10 @@ def _concrete(path: tuple, index: int | None) -> tuple:
         return tuple(path)
     i = path.index("*")
     return tuple(path[:i]) + (index,) + tuple(p for p in path[i + 1:] if p != "*")
+
+
+def ranged_list(c: ContainerTemplate) -> tuple | None:
+    """The values list a container is built from once per entry (`range .Values.x.extraModules`),
+    seen in its fields' values paths (`x.extraModules.*.containerSecurityContext`)."""
+    heads = {tuple(b.ref.path[:b.ref.path.index("*")]) for b in c.bindings if b.ref is not None and "*" in b.ref.path}
+    return heads.pop() if len(heads) == 1 else None

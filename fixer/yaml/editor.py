@@ -117,25 +117,25 @@ class Editor:
         if isinstance(op, O.Set):
             pending = self._pending_or_expand(model, ctx, path[-1])
             if pending is not None:
-                pending[path[-1]] = op.value
+                pending[path[-1]] = O.clone(op.value)
                 return
             if not isinstance(node, MappingNode):
                 raise EditUnsupported(f"{_fmt(path[:-1])} is not a mapping", _line(node))
             child = self._child(ctx, path[-1])
             if child is None:
-                model.inserts.setdefault(id(node), (ctx, {}))[1][path[-1]] = op.value
+                model.inserts.setdefault(id(node), (ctx, {}))[1][path[-1]] = O.clone(op.value)
             elif isinstance(child.node, ScalarNode) or _is_empty(child.node):
-                model.replaces[id(child.node)] = (child, op.value)
+                model.replaces[id(child.node)] = (child, O.clone(op.value))
             else:
                 raise EditUnsupported(f"replacing the collection at {_fmt(path)} is not supported",
                                       _line(child.node))
         elif isinstance(op, O.Append):
             if id(node) in model.replaces and isinstance(model.replaces[id(node)][1], list):
-                model.replaces[id(node)][1].append(op.value)
+                model.replaces[id(node)][1].append(O.clone(op.value))
             elif _is_null(node) or _is_empty(node):
-                model.replaces[id(node)] = (ctx, [op.value])
+                model.replaces[id(node)] = (ctx, [O.clone(op.value)])
             elif isinstance(node, SequenceNode):
-                model.appends.setdefault(id(node), (ctx, []))[1].append(op.value)
+                model.appends.setdefault(id(node), (ctx, []))[1].append(O.clone(op.value))
             else:
                 raise EditUnsupported(f"{_fmt(path)} is not a list", _line(node))
         elif isinstance(op, O.Delete):
