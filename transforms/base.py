@@ -159,6 +159,11 @@ class Rule:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
                        tuple(ops), _checks_of(self, facet))
 
+    @staticmethod
+    def with_checks(finding: Finding, *checks: str) -> Finding:
+        """The finding, matching these further check ids (ids that name one value, such as a capability)."""
+        return replace(finding, checks=finding.checks | frozenset(checks))
+
 
 _CHECKS: dict[tuple[str, str], frozenset[str]] = {}
 
@@ -170,12 +175,6 @@ def _checks_of(rule: Rule, facet: str) -> frozenset[str]:
     if found is None:
         found = _CHECKS[key] = frozenset(rule.checks.get(facet, ()))
     return found
-
-
-    @staticmethod
-    def with_checks(finding: Finding, *checks: str) -> Finding:
-        """The finding, matching these further check ids (ids that name one value, such as a capability)."""
-        return replace(finding, checks=finding.checks | frozenset(checks))
 
 
 def sc_path(owner_path: tuple) -> tuple:
