@@ -66,7 +66,7 @@ class Run:
 
         try:
             result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show,
-                                values_files=self.values_files, write=write,
+                                values_files=self.values_files, write=write, lean=write,
                                 max_file_size=self.config.max_file_size)
         except ConfigError as exc:
             fail(str(exc))
