@@ -14,6 +14,7 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
 from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.weak_values import patch_finding, weakening_fields
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
@@ -140,6 +141,9 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
     keep = fingerprint if len(text) >= FINGERPRINT_FROM else None
     for doc in docs:
         expected.append(keep(doc.data) if keep else doc.data)
+        if options.overlay and isinstance(doc.data, list):
+            _json_patch_findings(plan, doc)
+            continue
         sites = list(pod_sites(doc.data, options.custom_resources))
         if not sites:
             if isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data:
@@ -242,6 +246,21 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+def _json_patch_findings(plan: FilePlan, doc: Document) -> None:
+    """A JSON 6902 patch (a list of operations) that writes weak values over its base: report-only findings
+    on the operations (what the base ends up with depends on the base, which is where kfix hardens)."""
+    for i, op in enumerate(doc.data):
+        if not (isinstance(op, dict) and op.get("op") in ("add", "replace") and isinstance(op.get("path"), str)
+                and "value" in op):
+            continue
+        steps = tuple(part.replace("~1", "/").replace("~0", "~") for part in op["path"].strip("/").split("/"))
+        for field_path, field_name, value in weakening_fields(steps, op["value"]):
+            finding = patch_finding("/".join(field_path), field_name, value, (i, "value"))
+            plan.findings.append(Reported(finding, plan.path, _line_of(doc, (i, "value")), f"JSON patch operation {i + 1}",
+                                          "report"))
+            plan.kubernetes = True
 
 
 _MISSING = object()
