@@ -156,15 +156,16 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
-               values_files: tuple[str, ...] = (), write: bool = False) -> RunResult:
+               values_files: tuple[str, ...] = (), write: bool = False, ignore_files: bool = True) -> RunResult:
     """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
     changed file (atomically) as soon as it is planned, in the process that planned it; a file that
-    cannot be written gets the error on its plan and is left as it was.
+    cannot be written gets the error on its plan and is left as it was. ``ignore_files``: folders are
+    walked without what git ignores.
     """
-    candidates = discover(paths, excludes)
+    candidates = discover(paths, excludes, ignore_files)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
     chart_plans = plan_charts(charts, options, values_files)

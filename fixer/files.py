@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfix.gitignore import GitIgnore
+
 YAML_SUFFIXES = (".yaml", ".yml")
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".terraform"}
 
@@ -40,8 +42,13 @@ def _excluded(path: str, excludes: tuple[str, ...]) -> bool:
                fnmatch.fnmatch(norm, f"*/{g}/*") for g in excludes)
 
 
-def discover(paths: list[str], excludes: tuple[str, ...] = ()) -> list[Candidate]:
-    """Files to process in a stable order; explicit file arguments are taken whatever their suffix."""
+def discover(paths: list[str], excludes: tuple[str, ...] = (), ignore_files: bool = True) -> list[Candidate]:
+    """Files to process in a stable order; explicit file arguments are taken whatever their suffix.
+
+    ``ignore_files``: while walking folders, pass over what git ignores (``.gitignore``, ``.git/info/exclude``);
+    a file named on the command line is always read.
+    """
+    gitignore = GitIgnore() if ignore_files else None
     out: list[Candidate] = []
     seen: set[str] = set()
 
@@ -61,12 +68,13 @@ def discover(paths: list[str], excludes: tuple[str, ...] = ()) -> list[Candidate
                     dirnames[:] = []
                     continue
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
-                                     and not _excluded(os.path.join(dirpath, d), excludes))
+                                     and not _excluded(os.path.join(dirpath, d), excludes)
+                                     and not (gitignore and gitignore.ignored(os.path.join(dirpath, d), True)))
                 for name in sorted(filenames):
                     if not name.endswith(YAML_SUFFIXES):
                         continue
                     full = os.path.join(dirpath, name)
-                    if _excluded(full, excludes):
+                    if _excluded(full, excludes) or (gitignore and gitignore.ignored(full)):
                         continue
                     add(_candidate(full))
         elif os.path.exists(arg) or os.path.islink(arg):

@@ -394,7 +394,7 @@ class _Planner:
         if self.render_wanted is False:
             return None, "rendering not requested"
         if not R.available():
-            return None, "helm-python-sdk is not installed (pip install 'kfix[helm]'); planned from the templates only"
+            return None, "helm-python-sdk is not installed (pip install 'kfix-harden[helm]'); planned from the templates only"
         user = merge_user([f.data for f in self.files[1:]])
         try:
             first = R.render(self.dir, user)
