@@ -3,14 +3,12 @@
     options = make_options(load_config())
     result = plan_paths(["deploy/"], options)
     for plan in result.plans:
-        if plan.changed:
-            write_file(plan.path, plan.source.encode(plan.new_text))
+        write_plan(plan)  # only if the file is still what was read; otherwise plan.error says why
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -18,15 +16,17 @@ from kfix.rules import Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
+from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
+from kfix.fileio import write_file
 from kfix.files import Candidate, discover
 from kfix.inventory import collect_inventory
-from kfix.yaml.loader import parse
+from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
 from kfix.yaml.source import decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
-           "plan_bytes",
-           "render_subset", "write_file", "collect_inventory"]
+           "plan_bytes", "read_stream",
+           "render_subset", "write_file", "write_plan", "collect_inventory"]
 
 
 @dataclass
@@ -69,16 +69,6 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
                    config.settings, config.custom_resources)
 
 
-def read_file(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except IsADirectoryError:
-        raise InputError("is a directory", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
-
-
 # --- running over many files (optionally in worker processes) ---------------------------------------
 @dataclass
 class _RunState:
@@ -86,9 +76,9 @@ class _RunState:
 
     options: Options
     inventory: Inventory
-    contents: dict[str, bytes] = field(default_factory=dict)
-    parsed: dict = field(default_factory=dict)  # path -> documents parsed for the inventory
     write: bool = False  # rewrite each changed file right after planning it
+    roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
+    max_size: int = DEFAULT_MAX_FILE_SIZE
 
 
 _worker_state: _RunState | None = None
@@ -114,23 +104,27 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
-    raw = state.contents.pop(cand.path, None)
-    if raw is None:
-        try:
-            raw = read_file(cand.path)
-        except InputError as exc:
-            return FilePlan(cand.path, error=exc.located(cand.path))
-    plan = _plan_safely(cand.path, raw, state.options, state.inventory, state.parsed.pop(cand.path, None))
-    return _written(plan) if state.write else plan
+    try:
+        raw, stamp = read_input(cand.path, state.max_size)
+    except InputError as exc:
+        return FilePlan(cand.path, error=exc.located(cand.path))
+    plan = _plan_safely(cand.path, raw, state.options, state.inventory)
+    plan.stamp = stamp
+    return write_plan(plan, state.roots) if state.write else plan
 
 
-def _written(plan: FilePlan) -> FilePlan:
-    """Write a changed plan's file; a failure becomes the plan's error (the file stays as it was)."""
+def write_plan(plan: FilePlan, roots: tuple[str, ...] | None = None) -> FilePlan:
+    """Write a changed plan's file if it is still the file that was read and lies inside ``roots``; a
+    refusal or failure becomes the plan's error (the file stays as it was)."""
     if plan.changed and plan.error is None and plan.source is not None:
+        line = plan.changes[0].line if plan.changes else 1
         try:
-            write_file(plan.path, plan.source.encode(plan.new_text))
+            write_file(plan.path, plan.source.encode(plan.new_text), stamp=plan.stamp,
+                       original=None if plan.stamp is not None else plan.source.encode(), roots=roots)
+        except NotWritten as exc:
+            plan.error = InputError(str(exc), line, plan.path)
         except OSError as exc:
-            plan.error = InputError(f"cannot write: {exc.strerror or exc}", path=plan.path)
+            plan.error = InputError(f"cannot write: {exc.strerror or exc}; not written", line, plan.path)
     return plan
 
 
@@ -142,6 +136,8 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     """
     try:
         return plan_text(path, raw, options, inventory, docs)
+    except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
+        return FilePlan(path, error=too_deep(decode(raw).text).located(path))
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect
         if os.environ.get("KFIX_DEBUG"):
             raise
@@ -156,16 +152,23 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
-               values_files: tuple[str, ...] = (), write: bool = False, ignore_files: bool = True) -> RunResult:
+               values_files: tuple[str, ...] = (), write: bool = False,
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE, ignore_files: bool = True) -> RunResult:
     """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
     changed file (atomically) as soon as it is planned, in the process that planned it; a file that
-    cannot be written gets the error on its plan and is left as it was. ``ignore_files``: folders are
-    walked without what git ignores.
+    cannot be written gets the error on its plan and is left as it was. Nothing is written outside
+    ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
+    Files are read one at a time (twice when they hold objects other files need to know about).
+    ``ignore_files``: folders are walked without what git ignores.
     """
-    candidates = discover(paths, excludes, ignore_files)
+    roots = resolved_roots(list(paths) + list(values_files))
+    candidates = discover(paths, excludes, roots, ignore_files)
+    if write:  # temporary files an interrupted earlier run left where this one writes
+        remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
+                                for c in candidates if not c.error)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
     chart_plans = plan_charts(charts, options, values_files)
@@ -174,14 +177,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write)
-        for cand in candidates:  # read once: for the inventory, then for planning
-            if not cand.error and not cand.note:
-                try:
-                    state.contents[cand.path] = read_file(cand.path)
-                except InputError:
-                    pass
-        state.inventory = collect_inventory(state.contents.items(), state.parsed)
+        state = _RunState(options, Inventory(), write=write, roots=roots, max_size=max_file_size)
+        state.inventory = collect_inventory(_readable(candidates, max_file_size))
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
@@ -208,8 +205,18 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
         if collecting:
             gc.enable()
     for plan in chart_plans:
-        result.plans.append(_written(plan) if write else plan)
+        result.plans.append(write_plan(plan, roots) if write else plan)
     return result
+
+
+def _readable(candidates: list[Candidate], max_size: int):
+    """(path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
+    for cand in candidates:
+        if not cand.error and not cand.note:
+            try:
+                yield cand.path, read_input(cand.path, max_size)[0]
+            except InputError:
+                continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:
@@ -232,43 +239,32 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         owners[hits[0]].append(f)
     if not charts:
         return []
+    from kfix.helm.checks import chart_problems
     from kfix.helm.plan import plan_chart
 
     out: list[FilePlan] = []
     for chart in charts:
+        problems = chart_problems(chart)  # a Chart.yaml or values.schema.json kfix cannot use: not planned
+        if problems:
+            out.extend(FilePlan(p.path or chart, error=p) for p in problems)
+            continue
         out.extend(plan_chart(chart, options, owners[chart]))
     return out
 
 
+def read_stream(stream, name: str = "-", max_size: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """All of a binary stream (stdin), refused past ``max_size`` bytes (``/dev/zero`` never ends)."""
+    raw = stream.read(max_size + 1)
+    if len(raw) > max_size:
+        raise InputError(f"over the size limit of {max_size} bytes (max-file-size in the configuration)", path=name)
+    return raw
+
+
 def plan_bytes(name: str, raw: bytes, options: Options) -> FilePlan:
-    """Plan one stream (stdin): its own bindings and policies form the inventory."""
+    """Plan one stream (stdin): its own bindings and policies form the inventory. An empty stream (a
+    filter fed nothing) has nothing to fix: it passes through."""
+    if not raw.strip(b" \t\r\n"):
+        return FilePlan(name, source=decode(raw))
     parsed: dict = {}
     inventory = collect_inventory([(name, raw)], parsed)
     return _plan_safely(name, raw, options, inventory, parsed.get(name))
-
-
-def write_file(path: str, data: bytes) -> None:
-    """Replace ``path`` atomically (temp file + rename in the same folder), keeping its mode.
-
-    A symbolic link stays a link: its target is rewritten.
-    """
-    target = os.path.realpath(path)
-    folder = os.path.dirname(target) or "."
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:  # a new file: the mode open() would give it
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=".kfix-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)  # the rename below makes the replacement atomic for every reader
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -11,11 +11,13 @@ import yaml
 from kfix.rules import BY_ID, PROFILES, Settings
 from kfix.rules.quantities import parse_quantity
 
-from kfix.errors import ConfigError
+from kfix.errors import ConfigError, InputError
+from kfix.fileio import DEFAULT_MAX_FILE_SIZE, read_input
 from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
 
 KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
-        "resources", "writable-paths", "allowed-capabilities", "custom-resources"}
+        "resources", "writable-paths", "allowed-capabilities", "custom-resources", "max-file-size"}
+MAX_CONFIG_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
     source: str | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger input is reported, not read
 
 
 def find_config(start: Path) -> Path | None:
@@ -71,11 +74,11 @@ def load_config(path: str | None = None, start: Path | None = None) -> Config:
     if found is None:
         return Config()
     try:
-        text = found.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{found}: cannot read configuration: {exc.strerror}") from None
+        text = read_input(str(found), MAX_CONFIG_SIZE)[0].decode("utf-8-sig")
+    except InputError as exc:
+        raise ConfigError(f"{found}: cannot read configuration: {exc.message}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{found}: invalid configuration: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise ConfigError(f"{found}: cannot read configuration: not UTF-8 ({exc.reason})") from None
     try:
         if found.suffix == ".toml":
             try:
@@ -102,10 +105,19 @@ def _list(raw: dict, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _int(raw: dict, key: str, default: int, where: str) -> int:
+MAX_ID = 2**31 - 1  # Kubernetes accepts UIDs and GIDs up to this
+
+
+def _id(raw: dict, key: str, default: int, where: str) -> int:
+    """A UID or GID kfix may write: 1..2^31-1 (0 is root: a hardening default must not be root)."""
     value = raw.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{where}: '{key}' must be a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{where}: '{key}' must be an integer from 1 to {MAX_ID}")
+    if value == 0:
+        raise ConfigError(f"{where}: '{key}' is 0 (root); kfix sets it next to runAsNonRoot: true, so it must be "
+                          f"a non-root ID from 1 to {MAX_ID}")
+    if not 1 <= value <= MAX_ID:
+        raise ConfigError(f"{where}: '{key}' is {value}; Kubernetes accepts IDs from 1 to {MAX_ID}")
     return value
 
 
@@ -131,17 +143,25 @@ def parse_config(raw: Any, where: str = "configuration") -> Config:
         if not isinstance(given, dict) or set(given) - {"cpu", "memory"}:
             raise ConfigError(f"{where}: 'resources.{section}' takes 'cpu' and 'memory'")
         for name, value in given.items():
-            if value is not None and parse_quantity(value) is None:
-                raise ConfigError(f"{where}: resources.{section}.{name}: '{value}' is not a Kubernetes quantity")
+            if value is not None and (parse_quantity(value) is None or parse_quantity(value) < 0):
+                raise ConfigError(f"{where}: resources.{section}.{name}: '{value}' is not a Kubernetes quantity "
+                                  "(a non-negative number with an optional suffix such as 100m, 128Mi, 1G)")
             values[name] = None if value is None else str(value)
         sections[section] = values
+    for name in ("cpu", "memory"):
+        request, limit = sections["requests"].get(name), sections["limits"].get(name)
+        if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):
+            given = res.get("limits") or {}
+            raise ConfigError(f"{where}: resources.requests.{name} ({request}) is above "
+                              f"{'' if name in given else 'the default '}resources.limits.{name} ({limit}); "
+                              "Kubernetes rejects a request above its limit")
     writable = _list(raw, "writable-paths", where) if "writable-paths" in raw else base.writable_paths
     for p in writable:
         if not p.startswith("/"):
             raise ConfigError(f"{where}: writable path '{p}' must be absolute")
-    settings = replace(base, run_as_user=_int(raw, "run-as-user", base.run_as_user, where),
-                       run_as_group=_int(raw, "run-as-group", base.run_as_group, where),
-                       fs_group=_int(raw, "fs-group", base.fs_group, where),
+    settings = replace(base, run_as_user=_id(raw, "run-as-user", base.run_as_user, where),
+                       run_as_group=_id(raw, "run-as-group", base.run_as_group, where),
+                       fs_group=_id(raw, "fs-group", base.fs_group, where),
                        requests=sections["requests"], limits=sections["limits"], writable_paths=writable,
                        allowed_capabilities=_list(raw, "allowed-capabilities", where)
                        if "allowed-capabilities" in raw else base.allowed_capabilities)
@@ -155,7 +175,11 @@ def parse_config(raw: Any, where: str = "configuration") -> Config:
     unsafe = raw.get("unsafe-fixes", False)
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
-    return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where)
+    max_size = raw.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+    if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 1:
+        raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")
+    return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where,
+                  max_size)
 
 
 def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:

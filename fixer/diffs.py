@@ -10,11 +10,41 @@ NO_NEWLINE = "\\ No newline at end of file\n"
 
 
 def display_path(path: str) -> str:
-    """The path as a diff names it: relative to the working directory when inside it."""
-    rel = os.path.relpath(path) if os.path.isabs(path) or not path.startswith("..") else path
-    if rel.startswith(".."):
-        rel = path.lstrip("/")
+    """The path as a diff names it: relative to the working directory when inside it, otherwise from the
+    root of the file system (``git apply`` refuses ``..`` in a path; run it from ``/`` for such a diff)."""
+    rel = os.path.relpath(path)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        rel = os.path.abspath(path).lstrip(os.sep)
     return rel.replace(os.sep, "/")
+
+
+_C_ESCAPES = {"\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r", '"': '"',
+              "\\": "\\"}
+
+
+def quote_path(name: str) -> str:
+    """A path in a diff header as git writes it: in double quotes with C escapes (octal for control and
+    non-ASCII bytes) when it holds such characters or a quote or backslash; as it is otherwise."""
+    raw = os.fsencode(name)
+    if all(0x20 <= b < 0x7F and b not in (0x22, 0x5C) for b in raw):
+        return name
+    out = []
+    for b in raw:
+        ch = chr(b)
+        if ch in _C_ESCAPES:
+            out.append("\\" + _C_ESCAPES[ch])
+        elif 0x20 <= b < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _header_name(name: str) -> str:
+    """A ``---``/``+++`` name: quoted as git does, and ended by a tab when it holds a space (as git ends
+    it, so that patch tools know the name does not go on to a date)."""
+    quoted = quote_path(name)
+    return quoted + "\t" if " " in quoted and not quoted.startswith('"') else quoted
 
 
 def split_lines(text: str) -> list[str]:
@@ -31,8 +61,8 @@ def split_lines(text: str) -> list[str]:
 def unified_diff(path: str, old: str, new: str, context: int = 3) -> str:
     name = display_path(path)
     out: list[str] = []
-    for line in difflib.unified_diff(split_lines(old), split_lines(new), f"a/{name}", f"b/{name}",
-                                     n=context, lineterm="\n"):
+    for line in difflib.unified_diff(split_lines(old), split_lines(new), _header_name(f"a/{name}"),
+                                     _header_name(f"b/{name}"), n=context, lineterm="\n"):
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n" + NO_NEWLINE)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfix.fileio import inside, is_temp_name
 from kfix.gitignore import GitIgnore
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -42,19 +43,24 @@ def _excluded(path: str, excludes: tuple[str, ...]) -> bool:
                fnmatch.fnmatch(norm, f"*/{g}/*") for g in excludes)
 
 
-def discover(paths: list[str], excludes: tuple[str, ...] = (), ignore_files: bool = True) -> list[Candidate]:
+def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str, ...] | None = None,
+             ignore_files: bool = True) -> list[Candidate]:
     """Files to process in a stable order; explicit file arguments are taken whatever their suffix.
 
-    ``ignore_files``: while walking folders, pass over what git ignores (``.gitignore``, ``.git/info/exclude``);
-    a file named on the command line is always read.
+    A file named twice (or reached through a second name) is processed once. ``roots``: the resolved
+    paths of the run; a symbolic link found in a folder that resolves outside them is reported, not
+    followed. kfix's own temporary files are never input. ``ignore_files``: while walking folders, pass
+    over what git ignores (``.gitignore``, ``.git/info/exclude``); a file named on the command line is
+    always read.
     """
     gitignore = GitIgnore() if ignore_files else None
     out: list[Candidate] = []
     seen: set[str] = set()
 
     def add(c: Candidate) -> None:
-        if c.path not in seen:
-            seen.add(c.path)
+        key = os.path.realpath(c.path) if c.error is None else c.path
+        if key not in seen:
+            seen.add(key)
             out.append(c)
 
     for arg in paths:
@@ -71,27 +77,32 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), ignore_files: boo
                                      and not _excluded(os.path.join(dirpath, d), excludes)
                                      and not (gitignore and gitignore.ignored(os.path.join(dirpath, d), True)))
                 for name in sorted(filenames):
-                    if not name.endswith(YAML_SUFFIXES):
+                    if not name.endswith(YAML_SUFFIXES) or is_temp_name(name):
                         continue
                     full = os.path.join(dirpath, name)
                     if _excluded(full, excludes) or (gitignore and gitignore.ignored(full)):
                         continue
-                    add(_candidate(full))
+                    add(_candidate(full, roots))
         elif os.path.exists(arg) or os.path.islink(arg):
-            if not _excluded(arg, excludes):
+            if is_temp_name(os.path.basename(arg)):
+                add(Candidate(arg, note="a temporary file of an interrupted kfix run; not read"))
+            elif not _excluded(arg, excludes):
                 add(_candidate(arg))
         else:
             add(Candidate(arg, error="no such file or directory"))
     return out
 
 
-def _candidate(path: str) -> Candidate:
+def _candidate(path: str, roots: tuple[str, ...] | None = None) -> Candidate:
     if os.path.islink(path):
         try:
             os.stat(path)
         except OSError as exc:
             why = "symbolic link loop" if exc.errno == 40 else "broken symbolic link"
             return Candidate(path, error=why)
+        real = os.path.realpath(path)
+        if roots is not None and not inside(real, roots):
+            return Candidate(path, error=f"symbolic link to {real}, outside the paths given; not followed")
     chart = chart_root(Path(path)) if "templates" in path else None  # the check walks every parent folder
     if chart is not None:
         return Candidate(path, note=f"Helm chart template (chart {chart}); not edited as YAML")

@@ -17,8 +17,8 @@ from kfix.rules.exemptions import exempt_ids, exempted_by
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
-from kfix.yaml.loader import Document, load_data, parse
-from kfix.yaml.source import SourceText, decode
+from kfix.yaml.loader import Document, ends_in_open_block_scalar, load_data, parse
+from kfix.yaml.source import SourceText, decode, other_line_break
 from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
 from kfix.yaml.editor import Editor, apply_splices
 
@@ -83,6 +83,7 @@ class FilePlan:
     note: str | None = None  # skipped with a note (not an error)
     kubernetes: bool = False
     parsed: list[Document] | None = field(default=None, repr=False, compare=False)  # for render_subset only
+    stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
     @property
     def changed(self) -> bool:
@@ -110,7 +111,11 @@ def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
     except InputError as exc:
         plan.error = exc.located(path)
     except VerificationError as exc:
-        plan.error = InputError(f"internal check failed, file not written: {exc.message}", exc.line, path)
+        # a layout the editor cannot keep is a refusal with its reason; anything else is a kfix bug
+        known = (ends_in_open_block_scalar(docs or [], plan.source.text) or other_line_break(plan.source.text)
+                 if plan.source is not None else None)
+        plan.error = known.located(path) if known is not None else \
+            InputError(f"internal check failed, file not written: {exc.message}", exc.line, path)
     return plan
 
 

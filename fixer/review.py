@@ -18,13 +18,14 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
 from kfix.errors import ConfigError, EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import parse
 from kfix.planner import Change, FilePlan, Options, render_subset
 from kfix.api import write_file
+from kfix.fileio import NotWritten
 from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Decisions", "DecisionsError", "FileReview", "Reviewer", "load_decisions", "render_on_top", "HELP"]
@@ -148,54 +149,72 @@ def _is_json(path: str | None) -> bool:
 
 
 def load_decisions(path: str) -> Decisions:
-    """Read a decisions file (YAML, or JSON when named ``*.json``); a missing file is an empty record."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        return Decisions(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DecisionsError(f"decisions file {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        if _is_json(path):
-            raw = json.loads(text) if text.strip() else None
-        else:
-            import yaml
+    """Read a decisions file (YAML, or JSON when named ``*.json``); a missing file is an empty record.
+    A file kfix cannot use is a DecisionsError that names the file and line."""
+    from kfix.fileio import read_input
 
-            raw = yaml.safe_load(text)
-    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        raise DecisionsError(f"decisions file {path}: not valid {'JSON' if _is_json(path) else 'YAML'}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else exc}") from None
-    if raw is None:
+    if not os.path.lexists(path):
         return Decisions(path)
-    rows = raw.get("decisions") if isinstance(raw, dict) else raw
+    try:
+        text = decode(read_input(path, 16 * 1024 * 1024)[0]).text
+    except InputError as exc:
+        raise DecisionsError(_where(path, exc.line, f"decisions file: cannot read: {exc.message}")) from None
+    kind = "JSON" if _is_json(path) else "YAML"
+    if not text.strip():
+        return Decisions(path)
+    if kind == "JSON":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DecisionsError(_where(path, exc.lineno, f"decisions file: not valid JSON: {exc.msg}")) from None
+    try:
+        docs = [d for d in parse(text) if d.node is not None]
+    except InputError as exc:
+        why = exc.message.removeprefix("invalid YAML: ")
+        raise DecisionsError(_where(path, exc.line, f"decisions file: not valid {kind}: {why}")) from None
+    if not docs:
+        return Decisions(path)
+    if len(docs) > 1:
+        raise DecisionsError(_where(path, docs[1].line, "decisions file: more than one document"))
+    raw, node = docs[0].data, docs[0].node
+    rows, rows_node = raw, node
+    if isinstance(raw, dict):
+        rows = raw.get("decisions")
+        rows_node = next((v for k, v in node.value if getattr(k, "value", None) == "decisions"), node)
     if not isinstance(rows, list):
-        raise DecisionsError(f"decisions file {path}: expected a 'decisions' list")
+        raise DecisionsError(_where(path, rows_node.start_mark.line + 1, "decisions file: expected a 'decisions' list"))
+    items = rows_node.value if isinstance(rows_node.value, list) and len(rows_node.value) == len(rows) else []
     entries: dict[DecisionKey, bool] = {}
     for n, row in enumerate(rows, 1):
-        entries[_entry_key(path, n, row)] = _entry_value(path, n, row)
+        line = items[n - 1].start_mark.line + 1 if items else rows_node.start_mark.line + 1
+        key = _entry_key(path, line, n, row)
+        entries[key] = _entry_value(path, line, n, row)
     return Decisions(path, entries)
 
 
-def _entry_key(path: str, n: int, row: object) -> DecisionKey:
+def _where(path: str, line: int | None, message: str) -> str:
+    return f"{path}:{line}: {message}" if line else f"{path}: {message}"
+
+
+def _entry_key(path: str, line: int, n: int, row: object) -> DecisionKey:
     if not isinstance(row, dict):
-        raise DecisionsError(f"decisions file {path}: entry {n} is not a mapping")
+        raise DecisionsError(_where(path, line, f"decisions entry {n} is not a mapping"))
     for name in ("rule", "file", "resource"):
         if not isinstance(row.get(name), str) or not row[name]:
-            raise DecisionsError(f"decisions file {path}: entry {n} needs a '{name}' (text)")
+            raise DecisionsError(_where(path, line, f"decisions entry {n} needs a '{name}' (text)"))
     container = row.get("container")
     if container is not None and not isinstance(container, str):
-        raise DecisionsError(f"decisions file {path}: entry {n}: 'container' must be text or null")
+        raise DecisionsError(_where(path, line, f"decisions entry {n}: 'container' must be text or null"))
     return (row["rule"], row["file"].replace("\\", "/"), row["resource"], container or "")
 
 
-def _entry_value(path: str, n: int, row: dict) -> bool:
+def _entry_value(path: str, line: int, n: int, row: dict) -> bool:
     value = row.get("decision")
     if isinstance(value, bool):  # YAML 1.1 reads an unquoted yes/no as a boolean
         return value
     if isinstance(value, str) and value.strip().lower() in _YES | _NO:
         return value.strip().lower() in _YES
-    raise DecisionsError(f"decisions file {path}: entry {n}: 'decision' must be yes or no")
+    raise DecisionsError(_where(path, line, f"decisions entry {n}: 'decision' must be yes or no"))
 
 
 _RenderError = (VerificationError, EditUnsupported)
@@ -220,6 +239,7 @@ class FileReview:
     accepted: set[str] = field(default_factory=set)  # change ids of ``plan``
     text: str = ""  # ``plan``'s text with the accepted changes: what will be written
     edited: bool = False
+    stamp: Any = None  # kfix.fileio.FileStamp of the bytes read at planning time
 
     @property
     def path(self) -> str:
@@ -240,8 +260,9 @@ class Reviewer:
     def __init__(self, result, options: Options, *, ask: Callable[[str], str | None] | None = None,
                  out: TextIO, err: TextIO | None = None, color: bool = False, editor: str | None = None,
                  decisions: Decisions | None = None, accept_all: bool = False, quiet: bool = False,
-                 editor_stdin: int | None = None):
+                 editor_stdin: int | None = None, roots: tuple[str, ...] | None = None):
         self.result = result
+        self.roots = roots  # resolved paths of the run: nothing outside them is written
         self.options = options
         self.ask = ask
         self.out = out
@@ -280,7 +301,7 @@ class Reviewer:
         return self._total - self._done
 
     def _review_file(self, plan: FilePlan) -> None:
-        fr = FileReview(plan.source, plan, set(), plan.source.text)
+        fr = FileReview(plan.source, plan, set(), plan.source.text, stamp=plan.stamp)
         self.files.append(fr)
         queue = self._pending(fr)
         mode = None  # "a" or "d": the rest of this file was answered at once
@@ -511,18 +532,14 @@ class Reviewer:
             if not fr.changed:
                 continue
             try:
-                with open(fr.path, "rb") as fh:
-                    now = fh.read()
-            except OSError as exc:
-                self._write_error(fr, f"cannot read: {exc.strerror or exc}")
+                write_file(fr.path, fr.original.encode(fr.text), stamp=fr.stamp, original=fr.original.encode(),
+                           roots=self.roots)
+            except NotWritten as exc:
+                changed = str(exc).startswith("changed on disk")
+                self._write_error(fr, "changed on disk during the review, not written" if changed else str(exc))
                 continue
-            if now != fr.original.encode():
-                self._write_error(fr, "changed on disk during the review, not written")
-                continue
-            try:
-                write_file(fr.path, fr.original.encode(fr.text))
             except OSError as exc:
-                self._write_error(fr, f"cannot write: {exc.strerror or exc}")
+                self._write_error(fr, f"cannot write: {exc.strerror or exc}; not written")
                 continue
             self.written.append(fr.path)
         return self.written

@@ -51,6 +51,17 @@ def copy_case(rel: str, dest: Path, name: str | None = None) -> Path:
     return target
 
 
+def writable_copy(src: Path, dest: Path) -> Path:
+    """Copy a folder tree as a checkout would have it: owner-writable files and folders (kfix leaves
+    read-only files alone, and the shared corpus is kept read-only)."""
+    shutil.copytree(src, dest, copy_function=shutil.copyfile)
+    for folder, _dirs, files in os.walk(dest):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return dest
+
+
 def age(path: Path) -> None:
     os.utime(path, ns=(OLD_MTIME_NS, OLD_MTIME_NS), follow_symlinks=False)
 

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import weakening
+
+from conftest import writable_copy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus" / "manifests"
@@ -37,7 +40,7 @@ def _kfix(*args: str) -> subprocess.CompletedProcess:
 def test_corpus_fidelity(tmp_path: Path, unsafe: bool) -> None:
     extra = ["--unsafe-fixes"] if unsafe else []
     fixed, again = tmp_path / "fixed", tmp_path / "again"
-    shutil.copytree(CORPUS, fixed)
+    writable_copy(CORPUS, fixed)
     first = _kfix("apply", "--write", "--quiet", *extra, str(fixed))
     assert first.returncode in (1, 2), first.stderr  # findings to fix by hand remain; 3 files have duplicate keys
     assert "Traceback" not in first.stderr
@@ -45,6 +48,8 @@ def test_corpus_fidelity(tmp_path: Path, unsafe: bool) -> None:
     assert len(errors) == 3 and all("duplicate key" in e for e in errors), errors
     shutil.copytree(fixed, again)
     _kfix("apply", "--write", "--quiet", *extra, str(again))
+    if not unsafe:  # intent: nothing weakened, no container that runs as root moved to another user
+        assert weakening.judge(str(CORPUS), str(fixed)) == []
     judge = runpy.run_path(str(CHECKER))["judge"]
     counts, examples = judge(str(CORPUS), str(fixed), str(again), schema=SCHEMA)
     assert {k: counts[k] for k in FAULTS} == dict.fromkeys(FAULTS, 0), examples

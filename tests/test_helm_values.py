@@ -224,7 +224,6 @@ def test_bitnami_gate_params_and_presets():
     # @param lines in the section's own style, next to their siblings, in the order added
     assert ("## @param podSecurityContext.sysctls sysctl settings of the NGINX pods\n"
             "## @param podSecurityContext.runAsNonRoot Set NGINX pod's Security Context runAsNonRoot\n"
-            "## @param podSecurityContext.runAsGroup Set NGINX pod's Security Context runAsGroup\n"
             "## @param podSecurityContext.seccompProfile.type Set the pod's Security Context seccompProfile.type\n"
             "##\npodSecurityContext:\n") in text
     assert ("  ## @param metrics.securityContext.runAsUser Set NGINX Exporter container's Security Context runAsUser\n"

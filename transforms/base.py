@@ -161,3 +161,19 @@ class Rule:
 
 def sc_path(owner_path: tuple) -> tuple:
     return owner_path + ("securityContext",)
+
+
+def runs_as_root(pod: Pod, c: Container) -> bool:
+    """The manifest says this container runs as root: its effective runAsUser is 0, or it sets no user
+    and its effective runAsNonRoot is ``false`` (the container's value wins over the pod's)."""
+    csc, psc = c.security_context, pod.security_context
+    uid = csc.get("runAsUser") if csc.get("runAsUser") is not None else psc.get("runAsUser")
+    if uid is not None:
+        return uid == 0
+    return csc.get("runAsNonRoot", psc.get("runAsNonRoot")) is False
+
+
+def odd_value(mapping: dict, key: str) -> bool:
+    """``key`` is there with a value that is not a boolean ("true", 1, null, []): a person wrote it, and
+    what they meant is unknown, so replacing it is never a safe fix."""
+    return key in mapping and not isinstance(mapping[key], bool)

@@ -1,16 +1,45 @@
-"""drop-capabilities: drop ALL capabilities; add back none but NET_BIND_SERVICE (practice 7)."""
+"""drop-capabilities: drop ALL capabilities; add back none but NET_BIND_SERVICE (practice 7).
+
+Root keeps its default capabilities only as long as nothing drops them: a container that explicitly
+runs as root, adds file-ownership capabilities (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, ...) or runs
+``chown``/``chmod`` does that work on purpose, and ``drop: [ALL]`` would make it fail. There dropping
+ALL is an unsafe fix.
+"""
+
+import re
 
 from kfix.ops import Append, Discard
 
-from kfix.rules.base import Fix, Pod, Rule, sc_path
+from kfix.rules.base import Container, Fix, Pod, Rule, runs_as_root, sc_path
 
 # Capabilities the PSS baseline level still allows a container to add.
 BASELINE_CAPS = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                            "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
 
 
+# Capabilities that change file ownership, permissions or the process's user: the work of permission fixers.
+OWNERSHIP_CAPS = frozenset({"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "SETUID", "SETGID"})
+_OWNERSHIP_COMMAND = re.compile(r"(?<![\w-])(chown|chmod|chgrp|setfacl)(?![\w-])")
+
+
 def cap_name(value: object) -> str:
     return str(value).upper().removeprefix("CAP_")
+
+
+def needs_root_capabilities(pod: Pod, c: Container, added: list) -> str | None:
+    """Why this container relies on root's capabilities (None when nothing says it does)."""
+    if runs_as_root(pod, c):
+        return "explicitly runs as root"
+    kept = sorted({cap_name(cap) for cap in added} & OWNERSHIP_CAPS)
+    if kept:
+        return f"adds {', '.join(kept)}"
+    for key in ("command", "args"):
+        words = c.data.get(key)
+        for word in words if isinstance(words, list) else [words]:
+            m = _OWNERSHIP_COMMAND.search(word) if isinstance(word, str) else None
+            if m:
+                return f"runs {m.group(1)}"
+    return None
 
 
 class DropCapabilities(Rule):
@@ -37,10 +66,14 @@ class DropCapabilities(Rule):
             caps = caps if isinstance(caps, dict) else {}
             base = sc_path(c.path) + ("capabilities",)
             drop = caps.get("drop") if isinstance(caps.get("drop"), list) else []
-            if not baseline and "ALL" not in map(cap_name, drop):
-                yield self.finding("drop-all", f"container {c.name} does not drop ALL capabilities", Fix.SAFE,
-                                   base, c, [Append(base + ("drop",), "ALL")])
             added = caps.get("add") if isinstance(caps.get("add"), list) else []
+            if not baseline and "ALL" not in map(cap_name, drop):
+                message = f"container {c.name} does not drop ALL capabilities"
+                why = needs_root_capabilities(pod, c, added)
+                if why:
+                    message += f"; it {why}, so dropping them may stop its work (unsafe fix)"
+                yield self.finding("drop-all", message, Fix.UNSAFE if why else Fix.SAFE,
+                                   base, c, [Append(base + ("drop",), "ALL")])
             bad = [cap for cap in added if cap_name(cap) not in allowed or cap_name(cap) == "ALL"]
             if bad:
                 names = ", ".join(map(str, bad))

@@ -6,7 +6,7 @@ token: that is reported (with the binding), not fixed.
 
 from kfix.ops import Set
 
-from kfix.rules.base import Fix, Pod, Rule
+from kfix.rules.base import Fix, Pod, Rule, odd_value
 
 
 def service_account(pod: Pod) -> str:
@@ -44,6 +44,9 @@ class NoServiceAccountToken(Rule):
                                "it keeps its token (consider a projected token with expirationSeconds and "
                                "audience)", Fix.REPORT, path)
             return
-        fix = Fix.UNSAFE if value is True else Fix.SAFE
-        yield self.finding("automount", "pod mounts a service account token it does not need", fix, path,
-                           ops=[Set(path, False)])
+        odd = odd_value(pod.spec, "automountServiceAccountToken")
+        fix = Fix.UNSAFE if value is True or odd else Fix.SAFE
+        message = "pod mounts a service account token it does not need"
+        if odd:
+            message += f" (automountServiceAccountToken is {value!r}, not a boolean)"
+        yield self.finding("automount", message, fix, path, ops=[Set(path, False)])

@@ -12,7 +12,7 @@ import re
 
 from kfix.ops import Append, Set
 
-from kfix.rules.base import Container, Fix, Pod, Rule, sc_path
+from kfix.rules.base import Container, Fix, Pod, Rule, odd_value, sc_path
 
 
 def volume_name(path: str, taken: set[str]) -> str:
@@ -52,7 +52,10 @@ class ReadOnlyRootFilesystem(Rule):
                 yield self.finding("read-only", message, Fix.UNSAFE, path, c, [Set(path, True)])
                 continue
             ops = [Set(path, True), *_writable_volumes(pod, c, unmounted)]
-            fix = Fix.UNSAFE if value is False else Fix.SAFE
+            if odd_value(c.security_context, "readOnlyRootFilesystem"):
+                message += f" (readOnlyRootFilesystem is {value!r}, not a boolean)"
+            fix = Fix.UNSAFE if value is False or odd_value(c.security_context, "readOnlyRootFilesystem") \
+                else Fix.SAFE
             yield self.finding("read-only", message, fix, path, c, ops)
 
 

@@ -113,7 +113,7 @@ def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select:
         from kfix.api import plan_bytes
         from kfix.diffs import unified_diff
 
-        plan = plan_bytes("-", sys.stdin.buffer.read(), run.options)
+        plan = plan_bytes("-", run.read_stdin(), run.options)
         if plan.error:
             typer.echo(f"error: {plan.error}", err=True)
             raise typer.Exit(2)

@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         from kfix.git import gitops
         from kfix.git.bot import BotError, Status, propose
         from kfix.errors import ConfigError
-        from kfix.git.forges import ForgeError, make_forge, token_from_env
+        from kfix.git.forges import ForgeError, implausible_token, make_forge, token_from_env
 
         kind = forge.value
         token = token_from_env(kind)
@@ -144,6 +144,8 @@ def register(app: typer.Typer) -> None:
             fail("--repo-slug OWNER/NAME is required (or set GITHUB_REPOSITORY / CI_PROJECT_PATH)")
         if not token and not dry_run:
             fail(f"no token: set KFIX_TOKEN or {_TOKEN_ENV[kind]}")
+        if implausible_token(token):
+            typer.echo(f"kfix: warning: {implausible_token(token)}", err=True)
         try:
             actor = gitops.parse_author(author)
             local = gitops.open_repo(repo)

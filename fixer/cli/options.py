@@ -89,8 +89,7 @@ class Run:
         if paths == ["-"]:
             if self.values_files:
                 fail("--values goes with a chart directory, not with '-' (stdin)")
-            raw = sys.stdin.buffer.read()
-            return RunResult([plan_bytes("-", raw, self.options)])
+            return RunResult([plan_bytes("-", self.read_stdin(), self.options)])
         if "-" in paths:
             fail("'-' (stdin) cannot be combined with other paths")
         show = (lambda done, total: _progress(done, total)) if sys.stderr.isatty() and not self.quiet else None
@@ -98,15 +97,26 @@ class Run:
 
         result = RunResult()
         try:
-            for _cfg, options, excludes, group in self.groups:
-                part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs, progress=show,
-                                  values_files=self.values_files, write=write, ignore_files=self.ignore_files)
+            for cfg, options, excludes, group in self.groups:
+                part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs,
+                                  progress=show, values_files=self.values_files, write=write,
+                                  max_file_size=cfg.max_file_size, ignore_files=self.ignore_files)
                 result.plans.extend(part.plans)
         except ConfigError as exc:
             fail(str(exc))
         if _progress_shown:
             sys.stderr.write("\r\033[K")
         return result
+
+    def read_stdin(self) -> bytes:
+        """stdin, within the size limit (a usage error beyond it)."""
+        from kfix.api import read_stream
+        from kfix.errors import InputError
+
+        try:
+            return read_stream(sys.stdin.buffer, "-", self.config.max_file_size)
+        except InputError as exc:
+            fail(f"stdin: {exc.message}")
 
     def report_problems(self, result) -> None:
         for plan in result.plans:

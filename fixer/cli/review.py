@@ -59,13 +59,16 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         interactive = sys.stdin.isatty()
         try:
+            from kfix.fileio import resolved_roots
+
             result = run.plan(paths)
             run.report_problems(result)
             reviewer = Reviewer(result, run.options, ask=_make_ask(interactive), out=sys.stdout, err=sys.stderr,
                                 color=run.color, editor=os.environ.get("EDITOR"), decisions=record,
                                 accept_all=yes, quiet=quiet,
                                 # the editor must not read the answers meant for kfix from a pipe
-                                editor_stdin=None if interactive else subprocess.DEVNULL)
+                                editor_stdin=None if interactive else subprocess.DEVNULL,
+                                roots=resolved_roots(list(paths) + list(run.values_files)))
             reviewer.run()
         except KeyboardInterrupt:
             sys.stdout.write("\n")
@@ -81,6 +84,8 @@ def register(app: typer.Typer) -> None:
 def _write_uninterrupted(reviewer, record) -> None:
     """Write the accepted changes and the decisions; Ctrl-C waits until they are all written, so a
     run never stops with some of its accepted files written and others not."""
+    from kfix.fileio import NotWritten
+
     previous = None
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -91,8 +96,9 @@ def _write_uninterrupted(reviewer, record) -> None:
         if record is not None:
             try:
                 record.save()
-            except OSError as exc:
-                reviewer.errors.append(f"{record.path}: cannot write the decisions: {exc.strerror or exc}")
+            except (OSError, NotWritten) as exc:
+                reviewer.errors.append(f"{record.path}: cannot write the decisions: "
+                                       f"{getattr(exc, 'strerror', None) or exc}")
                 typer.echo(f"error: {reviewer.errors[-1]}", err=True)
     finally:
         if previous is not None:

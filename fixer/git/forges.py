@@ -44,6 +44,25 @@ log = logging.getLogger(__name__)
 FORGE_KINDS = ("github", "gitlab", "gitea", "forgejo")
 
 _REDACTED = "[REDACTED]"
+MIN_TOKEN_LENGTH = 8  # forge tokens are 20-90 characters; replacing a shorter "token" would garble text
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` (and its URL-quoted form) replaced; a secret too short to be a real token
+    is left alone (a one-character "token" would turn "exists" into "e[REDACTED]ists")."""
+    if not secret or len(secret) < MIN_TOKEN_LENGTH:
+        return text
+    text = text.replace(secret, _REDACTED)
+    quoted = urllib.parse.quote(secret, safe="")
+    return text.replace(quoted, _REDACTED) if quoted != secret else text
+
+
+def implausible_token(token: str | None) -> str | None:
+    """A warning when ``token`` is too short to be a real forge token (None when it looks real)."""
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        return (f"the token is {len(token)} characters long; forge tokens are longer, so it cannot be a real one "
+                "(it is not redacted from messages)")
+    return None
 _USER_AGENT = "kfix-pr-bot"
 _TIMEOUT = 30.0
 
@@ -268,13 +287,7 @@ class Forge(ABC):
 
     def _scrub(self, text: str) -> str:
         """Remove the token from text that may have echoed it (URLs, error bodies)."""
-        text = str(text)
-        if self._token:
-            text = text.replace(self._token, _REDACTED)
-            quoted = urllib.parse.quote(self._token, safe="")
-            if quoted != self._token:
-                text = text.replace(quoted, _REDACTED)
-        return text
+        return redact(str(text), self._token)
 
     def _request(
         self,

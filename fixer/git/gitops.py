@@ -104,9 +104,10 @@ def _git_error(exc: git.GitCommandError, what: str, secrets: Sequence[str] = ())
 
 
 def scrub(text: str, secrets: Sequence[str | None]) -> str:
+    from kfix.git.forges import redact
+
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[REDACTED]")
+        text = redact(text, secret)
     return text
 
 

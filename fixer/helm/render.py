@@ -3,7 +3,7 @@
 Used to learn facts the values cannot tell (volumes, service accounts and their role bindings) and
 to prove a values edit: render before and after, check that only security fields changed, and run
 kfix's own rules on the rendered pods. Everything here is optional: without ``helm_python`` (the
-``kfix[helm]`` extra) kfix plans values edits from the templates alone.
+``kfix-harden[helm]`` extra) kfix plans values edits from the templates alone.
 """
 
 from __future__ import annotations
@@ -103,7 +103,10 @@ def render(chart_dir: Path, user_values: dict | None = None, values_text: str | 
             tmp = tempfile.mkdtemp(prefix="kfix-chart-")
             path = Path(tmp) / Path(chart_dir).name
             shutil.copytree(chart_dir, path, symlinks=True, ignore=_IGNORE_DIRS)
-            (path / "values.yaml").write_text(values_text, encoding="utf-8")
+            copied = path / "values.yaml"
+            if copied.is_symlink():  # the copy keeps links: write a file of its own, never through the link
+                copied.unlink()
+            copied.write_text(values_text, encoding="utf-8")
         with helm.Chart.load(os.fspath(path)) as chart:
             out = chart.render(values=user_values or None, name=RELEASE, namespace=NAMESPACE)
     except helm.HelmError as exc:

@@ -7,10 +7,11 @@ refuses input that cannot be handled safely: duplicate keys, alias bombs and run
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
+
+import re
 
 import yaml
 from yaml.constructor import ConstructorError
@@ -26,9 +27,6 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 200_000
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s&,\[\]{}]")  # an anchor follows space or a flow indicator
-_DEEP_INDENT = " " * 400  # cheap signs that nesting may be deep enough to need a real depth check
-_DASH_CHAIN = "- " * 60
 _TOO_DEEP = f"YAML nested more than {MAX_DEPTH} levels deep; refusing to process"
 
 
@@ -127,11 +125,13 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
     ``find_shared``: map the nodes that aliases share (and refuse alias bombs); a rewrite being
     verified has the anchors its input had, already checked, so verification skips it.
     """
-    if _DEEP_INDENT in text or _DASH_CHAIN in text or text.count("[") + text.count("{") > 400:
+    if _may_be_deep(text):
         _check_depth(text)
     loader = _Loader(text)
     docs: list[Document] = []
-    has_anchor = "&" in text and _ANCHOR.search(text) is not None
+    # Sharing needs an anchor and an alias, whose indicators '&' and '*' have no other spelling: the
+    # guard against alias bombs must not depend on what precedes them (libyaml skips a BOM there, too).
+    has_anchor = "&" in text and "*" in text
     node = None
     try:
         while loader.check_node():
@@ -149,7 +149,7 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise InputError(_TOO_DEEP) from None
+        raise too_deep(text) from None
     finally:
         loader.dispose()
     return docs
@@ -228,6 +228,36 @@ def _line(exc: yaml.MarkedYAMLError) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+def _may_be_deep(text: str) -> bool:
+    """Whether nesting could exceed MAX_DEPTH, from a bound that holds however the text is written: a block
+    node is nested at most one level per column of the indentation and compact ``- ``/``? `` indicators
+    before it, and flow nesting at most one level per bracket."""
+    room = MAX_DEPTH - text.count("[") - text.count("{") - 4
+    return room <= 0 or re.search(r"^[ ?-]{%d}" % room, text, re.M) is not None
+
+
+def deepest_line(text: str) -> int | None:
+    """The line where the nesting is deepest (for a refusal when something recursed too far)."""
+    depth = best = 0
+    line = None
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > best:
+                    best, line = depth, event.start_mark.line + 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return line
+
+
+def too_deep(text: str) -> InputError:
+    """The refusal for nesting too deep to process, at its deepest line."""
+    return InputError(_TOO_DEEP, deepest_line(text))
+
+
 def _check_depth(text: str) -> None:
     """Measure nesting with the (non-recursive) event parser before the recursive composer runs."""
     depth = 0
@@ -294,6 +324,22 @@ def _children(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode):
         return list(node.value)
     return []
+
+
+def ends_in_open_block_scalar(docs: list[Document], text: str) -> InputError | None:
+    """A file whose last line is inside a block scalar (``|``, ``>``) with no final newline: text added
+    after it would give that scalar a final line break it does not have. The refusal, or None."""
+    if not docs or text.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
+        return None
+    node = docs[-1].node
+    while isinstance(node, (MappingNode, SequenceNode)) and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, MappingNode) else last
+    if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+        return InputError("the file ends inside a block scalar (| or >) with no final newline; kfix cannot add "
+                          "anything after it without changing its value (add a newline at the end)",
+                          node.start_mark.line + 1)
+    return None
 
 
 def is_scalar(node: Node) -> bool:

@@ -47,6 +47,20 @@ def decode(raw: bytes) -> SourceText:
     return SourceText(text, bom)
 
 
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\r": "a lone CR", "\x85": "NEL (U+0085)", "\u2028": "U+2028", "\u2029": "U+2029"}
+
+
+def other_line_break(text: str) -> InputError | None:
+    """The first line break other than LF and CRLF (YAML also breaks lines at a lone CR, NEL, U+2028 and
+    U+2029), as the reason an edit that could not be made safely is refused; None when there is none."""
+    found = _OTHER_BREAKS.search(text)
+    if found is None:
+        return None
+    return InputError(f"line break {_BREAK_NAMES[found.group()]} here: kfix edits only files whose lines end "
+                      "in LF or CRLF", text.count("\n", 0, found.start()) + 1)
+
+
 def line_ending_at(text: str, pos: int) -> str:
     """The line ending used by the line containing ``pos`` (or the nearest one before it)."""
     nl = text.find("\n", pos)
