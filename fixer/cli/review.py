@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             result = run.plan(paths)
             run.report_problems(result)
             reviewer = Reviewer(result, run.options, ask=_make_ask(interactive), out=sys.stdout, err=sys.stderr,
-                                color=run.color, editor=os.environ.get("EDITOR"), decisions=record,
+                                color=run.color, editor=os.environ.get("VISUAL") or os.environ.get("EDITOR"), decisions=record,
                                 accept_all=yes, quiet=quiet,
                                 # the editor must not read the answers meant for kfix from a pipe
                                 editor_stdin=None if interactive else subprocess.DEVNULL,
