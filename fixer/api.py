@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -18,7 +19,7 @@ from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
 from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
 from kfix.fileio import write_file
-from kfix.files import Candidate, discover
+from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
@@ -81,12 +82,13 @@ class _RunState:
     max_size: int = DEFAULT_MAX_FILE_SIZE
 
 
-_worker_state: _RunState | None = None
+# Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
+# at once (``kfix fleet`` handles repositories side by side).
+_local = threading.local()
 
 
 def _use_state(state: _RunState | None) -> None:
-    global _worker_state
-    _worker_state = state
+    _local.state = state
 
 
 def _init_worker(state: _RunState) -> None:
@@ -98,7 +100,7 @@ def _init_worker(state: _RunState) -> None:
 
 
 def _plan_candidate(cand: Candidate) -> FilePlan:
-    state = _worker_state
+    state = getattr(_local, "state", None)
     assert state is not None
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
@@ -135,6 +137,10 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
     goes on with the other files. ``KFIX_DEBUG=1`` lets the exception through.
     """
     try:
+        if path.endswith(PYTHON_SUFFIXES):
+            from kfix.python.plan import plan_python  # libcst is loaded only for runs with Python files
+
+            return plan_python(path, raw, options, inventory)
         return plan_text(path, raw, options, inventory, docs)
     except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
         return FilePlan(path, error=too_deep(decode(raw).text).located(path))
@@ -154,7 +160,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
                max_file_size: int = DEFAULT_MAX_FILE_SIZE, ignore_files: bool = True) -> RunResult:
-    """Plan every YAML file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
+    """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
     `--values`, in helm's order); each chart gives one plan per values file. ``write``: rewrite each
@@ -212,7 +218,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
 def _readable(candidates: list[Candidate], max_size: int):
     """(path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
     for cand in candidates:
-        if not cand.error and not cand.note:
+        if not cand.error and not cand.note and not cand.path.endswith(PYTHON_SUFFIXES):  # no YAML facts in code
             try:
                 yield cand.path, read_input(cand.path, max_size)[0]
             except InputError:

@@ -1,4 +1,4 @@
-"""Which files a run reads: YAML files under the given paths, minus excludes and chart templates."""
+"""Which files a run reads: YAML and Python files under the given paths, minus excludes and chart templates."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from kfix.fileio import inside, is_temp_name
 from kfix.gitignore import GitIgnore
 
 YAML_SUFFIXES = (".yaml", ".yml")
+PYTHON_SUFFIXES = (".py",)  # planned by the Python-source backend (kfix.python)
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__", ".terraform"}
 
 
@@ -77,7 +78,7 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str,
                                      and not _excluded(os.path.join(dirpath, d), excludes)
                                      and not (gitignore and gitignore.ignored(os.path.join(dirpath, d), True)))
                 for name in sorted(filenames):
-                    if not name.endswith(YAML_SUFFIXES) or is_temp_name(name):
+                    if not name.endswith(YAML_SUFFIXES + PYTHON_SUFFIXES) or is_temp_name(name):
                         continue
                     full = os.path.join(dirpath, name)
                     if _excluded(full, excludes) or (gitignore and gitignore.ignored(full)):

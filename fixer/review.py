@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, TextIO
 
+from kfix.files import PYTHON_SUFFIXES
 from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
 from kfix.errors import ConfigError, EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import parse
@@ -36,7 +37,7 @@ n - do not apply this change
 a - apply this change and all remaining changes in this file
 d - do not apply this change nor any remaining change in this file
 q - quit; write the changes accepted so far, leave the rest
-e - edit the proposed text of this file in $VISUAL/$EDITOR (kept only if it still parses as YAML)
+e - edit the proposed text of this file in $VISUAL/$EDITOR (kept only if it still parses)
 ? - print help
 """
 _HELP_NO_EDITOR = "".join(line + "\n" for line in HELP.splitlines() if not line.startswith("e "))
@@ -457,20 +458,27 @@ class Reviewer:
         edited = self._run_editor(fr, proposal)
         if edited is None:
             return None
-        try:
-            parse(edited)
-        except InputError as exc:
-            where = f"line {exc.line}: " if exc.line else ""
-            self.out.write(f"the edited text does not parse as YAML ({where}{exc.message}); "
-                           "edit dropped, proposal unchanged\n")
-            return None
+        python = fr.path.endswith(PYTHON_SUFFIXES)
+        if not python:
+            try:
+                parse(edited)
+            except InputError as exc:
+                where = f"line {exc.line}: " if exc.line else ""
+                self.out.write(f"the edited text does not parse as YAML ({where}{exc.message}); "
+                               "edit dropped, proposal unchanged\n")
+                return None
         from kfix.inventory import collect_inventory
         from kfix.planner import plan_text
 
         if self._inventory is None:
             self._inventory = collect_inventory((p.path, p.source.encode()) for p in self.result.plans
-                                                if p.source is not None)
-        replanned = plan_text(fr.path, fr.original.encode(edited), self.options, self._inventory)
+                                                if p.source is not None and not p.path.endswith(PYTHON_SUFFIXES))
+        if python:
+            from kfix.python.plan import plan_python
+
+            replanned = plan_python(fr.path, fr.original.encode(edited), self.options, self._inventory)
+        else:
+            replanned = plan_text(fr.path, fr.original.encode(edited), self.options, self._inventory)
         if replanned.error is not None:
             self.out.write(f"the edited text cannot be used ({replanned.error.message}); "
                            "edit dropped, proposal unchanged\n")

@@ -13,6 +13,12 @@ shapes the forges document.
 One server serves all three forges under /github, /gitlab/api/v4 and
 /gitea/api/v1.  Use the ``forge_server`` fixture (importable into conftest.py)
 or ``with FakeForge() as fake:``.
+
+Organisations: ``add_repo`` registers a repository (its clone URL can be a local
+bare repository); the org listings page with the Link headers each forge sends.
+Rate limits: ``limit_writes`` makes the forge answer content-creating requests
+beyond a budget per window the way it does when its limit is hit (GitHub: 403
+"secondary rate limit" + Retry-After; GitLab and Gitea: 429 + Retry-After).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +37,11 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
+
+try:
+    from forge_fake_orgs import FakeRepo, OrgListings
+except ImportError:  # pragma: no cover - when tests/ becomes a package
+    from tests.forge_fake_orgs import FakeRepo, OrgListings
 
 SPEC_DIR = Path(__file__).with_name("forge_specs")
 KINDS = ("github", "gitlab", "gitea")
@@ -67,14 +79,17 @@ class Recorded:
     body: Any
     status: int = 0
     operation: str | None = None
+    reply_headers: dict[str, str] = field(default_factory=dict)
 
 
 class _Reject(Exception):
     """Abort handling with a forge-shaped error response."""
 
-    def __init__(self, status: int, message: str, violation: bool = False, body: Any = None):
+    def __init__(self, status: int, message: str, violation: bool = False, body: Any = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.violation, self.body = status, message, violation, body
+        self.headers = headers or {}
 
 
 # -- the API descriptions -------------------------------------------------------------------
@@ -256,7 +271,7 @@ class FakePull:
     merged: str | None = None
 
 
-class FakeForge:
+class FakeForge(OrgListings):
     """In-memory GitHub + GitLab + Gitea speaking HTTP on 127.0.0.1.
 
     ``requests`` records every request; ``violations`` lists every way a
@@ -270,7 +285,11 @@ class FakeForge:
         self.violations: list[str] = []
         self.pulls: dict[str, dict[int, FakePull]] = {k: {} for k in KINDS}
         self.gitea_labels: dict[int, str] = {}
-        self._injected: list[tuple[str | None, int, str | None]] = []
+        self._injected: list[tuple[str | None, int, str | None, dict[str, str]]] = []
+        self.repos: dict[str, list[FakeRepo]] = {k: [] for k in KINDS}
+        self._write_limit: tuple[int, int, str | None] | None = None  # (budget, window seconds, kind)
+        self._window: tuple[float, int] = (0.0, 0)  # (window start, writes in it)
+        self.limited = 0  # how many requests were answered with a rate-limit response
         self._lock = threading.RLock()
         self._clock = 0
         self._server: ThreadingHTTPServer | None = None
@@ -345,10 +364,40 @@ class FakeForge:
             self.gitea_labels[label_id] = name
             return label_id
 
-    def fail_next(self, status: int, message: str | None = None, kind: str | None = None) -> None:
-        """Make the next request (to ``kind``, or any) fail with ``status``."""
+    def fail_next(self, status: int, message: str | None = None, kind: str | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+        """Make the next request (to ``kind``, or any) fail with ``status`` (and these response headers)."""
         with self._lock:
-            self._injected.append((kind, status, message))
+            self._injected.append((kind, status, message, dict(headers or {})))
+
+    def limit_writes(self, budget: int, window: int = 1, kind: str | None = None) -> None:
+        """Allow ``budget`` content-creating requests per ``window`` seconds; answer the rest as the forge
+        does when a rate limit is hit, with ``Retry-After: window``."""
+        with self._lock:
+            self._write_limit = (budget, window, kind)
+            self._window = (0.0, 0)
+
+    def _check_rate_limit(self, rec: Recorded) -> None:
+        if self._write_limit is None or rec.method == "GET":
+            return
+        budget, window, kind = self._write_limit
+        if kind not in (None, rec.kind):
+            return
+        now = time.monotonic()
+        start, used = self._window
+        if now - start >= window:
+            start, used = now, 0
+        if used < budget:
+            self._window = (start, used + 1)
+            return
+        self.limited += 1
+        wait = max(1, int(start + window - now + 0.999))
+        headers = {"Retry-After": str(wait)}
+        if rec.kind == "github":
+            raise _Reject(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+                               "try again.", headers={**headers, "x-ratelimit-remaining": "4000"})
+        raise _Reject(429, "429 Too Many Requests" if rec.kind == "gitlab" else "rate limit exceeded",
+                      headers=headers)
 
     def requests_for(self, kind: str, method: str | None = None) -> list[Recorded]:
         return [r for r in self.requests if r.kind == kind and (method is None or r.method == method)]
@@ -385,6 +434,7 @@ class FakeForge:
                 if exc.violation:
                     self.violations.append(f"{rec.method} {parsed.path}: {exc.message}")
                 status = exc.status
+                rec.reply_headers.update(exc.headers)
                 payload = exc.body if exc.body is not None else self._error_body(kind, exc.status, exc.message)
                 if kind in self.specs:
                     problems = self.specs[kind].validate(_ERROR_SCHEMAS[kind], payload, "error body")
@@ -397,6 +447,8 @@ class FakeForge:
         h.send_response(status)
         h.send_header("Content-Type", "application/json; charset=utf-8")
         h.send_header("Content-Length", str(len(data)))
+        for name, value in rec.reply_headers.items():
+            h.send_header(name, value)
         h.end_headers()
         h.wfile.write(data)
 
@@ -430,10 +482,11 @@ class FakeForge:
             raise _Reject(400 if rec.kind != "github" else 422, "; ".join(problems), True)
 
         if self._injected:
-            for i, (k, status, message) in enumerate(self._injected):
+            for i, (k, status, message, headers) in enumerate(self._injected):
                 if k in (None, rec.kind):
                     del self._injected[i]
-                    raise _Reject(status, message or f"injected failure {status}")
+                    raise _Reject(status, message or f"injected failure {status}", headers=headers)
+        self._check_rate_limit(rec)
 
         handler: Callable = getattr(self, "_op_" + re.sub(r"\W", "_", f"{rec.kind}_{rec.operation}"))
         status, payload = handler(path_params, rec)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from kfix import __version__
-from kfix.cli import commands, git, review
+from kfix.cli import commands, fleet, git, review
 
 app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -31,3 +31,4 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 commands.register(app)
 review.register(app)
 git.register(app)
+fleet.register(app)

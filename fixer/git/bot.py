@@ -70,7 +70,15 @@ class Status(str, Enum):
 
 
 class BotError(Exception):
-    """A step failed (git, forge, configuration); the message is safe to show and holds no token."""
+    """A step failed (git, forge, configuration); the message is safe to show and holds no token.
+
+    ``retry_after``: set when the forge asked to wait that many seconds (a rate limit longer than the
+    client sleeps by itself); a scheduler can run the repository again after that delay.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -154,7 +162,7 @@ def propose(
     except gitops.GitOpsError as exc:
         raise BotError(gitops.scrub(str(exc), secrets)) from None
     except ForgeError as exc:
-        raise BotError(gitops.scrub(str(exc), secrets)) from None
+        raise BotError(gitops.scrub(str(exc), secrets), getattr(exc, "retry_after", None)) from None
 
 
 def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draft, dry_run, author, token,

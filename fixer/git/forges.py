@@ -3,8 +3,8 @@
 `kfix pr` needs only four things from a forge: find the request opened from a
 branch (so a re-run updates it instead of opening another, and a request closed
 unmerged is left alone), open one, edit its title/body, and label it.  Each
-forge gets a small class speaking its REST API through the standard library, so
-the bot adds no dependency and works on any machine that can run kfix.
+forge gets a small class describing its REST API; the HTTP side (httpx, retries,
+rate-limit waits, pagination, same-origin credentials) is kfix.git.http.
 
 The access token is a secret: it is only ever sent in a request header (never
 in a URL), never put in an exception, repr or log line, and any text coming
@@ -13,20 +13,20 @@ back from a forge is scrubbed of it before kfix shows it to anybody.
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
 import os
 import re
-import urllib.error
+import time
 import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from kfix.git.http import MIN_TOKEN_LENGTH, ApiClient, ForgeError, RateLimited, redact
 
 __all__ = [
     "ForgeError",
+    "RateLimited",
     "PullRequest",
     "Forge",
     "GitHubForge",
@@ -36,6 +36,11 @@ __all__ = [
     "token_from_env",
     "truncate_body",
     "FORGE_KINDS",
+    "FORGE_CLASSES",
+    "resolve_api_url",
+    "redact",
+    "implausible_token",
+    "MIN_TOKEN_LENGTH",
 ]
 
 log = logging.getLogger(__name__)
@@ -43,39 +48,16 @@ log = logging.getLogger(__name__)
 #: Names accepted by make_forge/token_from_env; forgejo speaks the Gitea API.
 FORGE_KINDS = ("github", "gitlab", "gitea", "forgejo")
 
-_REDACTED = "[REDACTED]"
-MIN_TOKEN_LENGTH = 8  # forge tokens are 20-90 characters; replacing a shorter "token" would garble text
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` (and its URL-quoted form) replaced; a secret too short to be a real token
-    is left alone (a one-character "token" would turn "exists" into "e[REDACTED]ists")."""
-    if not secret or len(secret) < MIN_TOKEN_LENGTH:
-        return text
-    text = text.replace(secret, _REDACTED)
-    quoted = urllib.parse.quote(secret, safe="")
-    return text.replace(quoted, _REDACTED) if quoted != secret else text
-
-
 def implausible_token(token: str | None) -> str | None:
     """A warning when ``token`` is too short to be a real forge token (None when it looks real)."""
     if token and len(token) < MIN_TOKEN_LENGTH:
         return (f"the token is {len(token)} characters long; forge tokens are longer, so it cannot be a real one "
                 "(it is not redacted from messages)")
     return None
+
+
 _USER_AGENT = "kfix-pr-bot"
 _TIMEOUT = 30.0
-
-
-class ForgeError(Exception):
-    """A forge call failed; the message is safe to show (it never holds the token)."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-    def __repr__(self) -> str:  # keep reprs as scrubbed as str()
-        return f"ForgeError({str(self)!r}, status={self.status!r})"
 
 
 @dataclass(frozen=True)
@@ -160,8 +142,17 @@ def make_forge(
     kind = _check_kind(kind)
     if token is None:
         token = token_from_env(kind)
-    cls = {"github": GitHubForge, "gitlab": GitLabForge, "gitea": GiteaForge, "forgejo": GiteaForge}[kind]
-    return cls(slug, api_url=api_url, token=token, **options)
+    return FORGE_CLASSES[kind](slug, api_url=api_url, token=token, **options)
+
+
+def resolve_api_url(kind: str, api_url: str | None = None) -> str:
+    """The API root for ``kind``: the given one, else the forge's environment variable, else its default."""
+    cls = FORGE_CLASSES[_check_kind(kind)]
+    url = api_url or (os.environ.get(cls.api_url_env, "").strip() if cls.api_url_env else "")
+    url = url or cls.default_api_url
+    if not url:
+        raise ForgeError(f"{cls.kind}: an API URL is required (for example https://codeberg.org/api/v1)")
+    return url.rstrip("/")
 
 
 def _check_kind(kind: str) -> str:
@@ -169,24 +160,6 @@ def _check_kind(kind: str) -> str:
     if k not in FORGE_KINDS:
         raise ForgeError(f"unknown forge {kind!r}; expected one of: {', '.join(FORGE_KINDS)}")
     return k
-
-
-class _KeepAuthOnSameOrigin(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, re-sending credentials only to the same scheme/host/port.
-
-    Credentials are attached as "unredirected" headers, which urllib drops on
-    any redirect; a forge redirecting to itself (renamed repository) keeps
-    working, while a redirect elsewhere never receives the token.
-    """
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D401
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None:
-            old, dest = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(new.full_url)
-            if (old.scheme, old.netloc) == (dest.scheme, dest.netloc):
-                for name, value in req.unredirected_hdrs.items():
-                    new.add_unredirected_header(name, value)
-        return new
 
 
 class Forge(ABC):
@@ -208,25 +181,17 @@ class Forge(ABC):
         *,
         timeout: float = _TIMEOUT,
         allow_http: bool = False,
+        retries: int = 5,
+        max_wait: float = 300.0,
+        write_gate: Callable[[], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         self.slug = self._check_slug(slug)
-        url = api_url or (os.environ.get(self.api_url_env, "").strip() if self.api_url_env else "")
-        url = url or self.default_api_url
-        if not url:
-            raise ForgeError(f"{self.kind}: an API URL is required (for example https://codeberg.org/api/v1)")
-        self.api_url = url.rstrip("/")
         self._token = token or None
         self.timeout = timeout
-        parts = urllib.parse.urlsplit(self.api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ForgeError(f"{self.kind}: not an http(s) API URL: {self._scrub(self.api_url)}")
-        if parts.username or parts.password:
-            raise ForgeError(f"{self.kind}: put the token in the environment, not in the API URL")
-        if parts.scheme == "http" and self._token and not allow_http and not _is_loopback(parts.hostname):
-            raise ForgeError(
-                f"{self.kind}: refusing to send the token over plain http to {parts.hostname}; use https"
-            )
-        self._opener = urllib.request.build_opener(_KeepAuthOnSameOrigin())
+        self._http = self.api_client(api_url, self._token, timeout=timeout, allow_http=allow_http, retries=retries,
+                                     max_wait=max_wait, write_gate=write_gate, sleep=sleep)
+        self.api_url = self._http.api_url
 
     def __repr__(self) -> str:
         auth = "set" if self._token else "none"
@@ -278,16 +243,24 @@ class Forge(ABC):
         owner, repo = self.slug.split("/")
         return f"{_q(owner)}/{_q(repo)}"
 
-    @abstractmethod
-    def _auth_headers(self) -> dict[str, str]:
-        """Headers carrying the token (sent as unredirected headers)."""
+    @classmethod
+    def api_client(cls, api_url: str | None, token: str | None, **options: Any) -> ApiClient:
+        """An HTTP client for this forge's API (also used for calls outside one repository)."""
+        return ApiClient(cls.kind, resolve_api_url(cls.kind, api_url), token, headers=cls._headers(),
+                         auth_headers=cls._auth_headers(token) if token else {}, **options)
 
-    def _headers(self) -> dict[str, str]:
+    @staticmethod
+    @abstractmethod
+    def _auth_headers(token: str) -> dict[str, str]:
+        """Headers carrying the token (sent to the API's own origin only)."""
+
+    @staticmethod
+    def _headers() -> dict[str, str]:
         return {"Accept": "application/json", "User-Agent": _USER_AGENT}
 
     def _scrub(self, text: str) -> str:
         """Remove the token from text that may have echoed it (URLs, error bodies)."""
-        return redact(str(text), self._token)
+        return self._http.scrub(text)
 
     def _request(
         self,
@@ -298,53 +271,7 @@ class Forge(ABC):
         body: Any = None,
     ) -> tuple[Any, Mapping[str, str]]:
         """Send one JSON request; return (decoded body, response headers)."""
-        url = self.api_url + path
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-        req = urllib.request.Request(url, method=method)
-        for name, value in self._headers().items():
-            req.add_header(name, value)
-        if self._token:
-            for name, value in self._auth_headers().items():
-                req.add_unredirected_header(name, value)
-        if body is not None:
-            req.add_header("Content-Type", "application/json")
-            req.data = json.dumps(body).encode("utf-8")
-        log.debug("%s %s %s", self.kind, method, self._scrub(path))
-        where = f"{self.kind} {method} {self._scrub(path)}"
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-                headers = resp.headers
-        except urllib.error.HTTPError as exc:
-            try:
-                raw = exc.read()
-            except OSError:
-                raw = b""
-            finally:
-                exc.close()
-            detail = self._error_detail(_decode_json(raw), raw)
-            message = f"{where} failed: HTTP {exc.code} {exc.reason or ''}".rstrip()
-            if detail:
-                message += f": {detail}"
-            # 'from None': the HTTP error adds nothing for the user and keeps tracebacks short.
-            raise ForgeError(self._scrub(message), status=exc.code) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ForgeError(self._scrub(f"{where} failed: cannot reach {self.api_url}: {reason}")) from None
-        if not raw.strip():
-            return None, headers
-        decoded = _decode_json(raw)
-        if decoded is _NOT_JSON:
-            raise ForgeError(self._scrub(f"{where}: the forge answered with something that is not JSON"))
-        return decoded, headers
-
-    def _error_detail(self, payload: Any, raw: bytes) -> str:
-        """The forge's own explanation of an error, flattened to one line."""
-        if payload is _NOT_JSON:
-            text = raw.decode("utf-8", "replace").strip()
-            return " ".join(text.split())[:300]
-        return _flatten_error(payload)
+        return self._http.request(method, path, query=query, body=body)
 
     def _fit_body(self, body: str) -> str:
         return truncate_body(body or "", self.max_body_chars)
@@ -368,15 +295,17 @@ class GitHubForge(Forge):
     default_api_url = "https://api.github.com"
     api_url_env = "GITHUB_API_URL"
 
-    def _headers(self) -> dict[str, str]:
+    @staticmethod
+    def _headers() -> dict[str, str]:
         return {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": _USER_AGENT,
         }
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
+    @staticmethod
+    def _auth_headers(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
 
     def find_pull(self, head_branch: str) -> PullRequest | None:
         owner = self.slug.split("/")[0]
@@ -452,8 +381,9 @@ class GitLabForge(Forge):
     def _project(self) -> str:
         return _q(self.slug)  # 'group/sub/project' -> 'group%2Fsub%2Fproject'
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {"PRIVATE-TOKEN": self._token or ""}
+    @staticmethod
+    def _auth_headers(token: str) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": token}
 
     def find_pull(self, head_branch: str) -> PullRequest | None:
         data, _ = self._request(
@@ -534,8 +464,9 @@ class GiteaForge(Forge):
     page_size = 50  # Gitea's default MAX_RESPONSE_ITEMS
     max_pages = 200
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self._token}"}
+    @staticmethod
+    def _auth_headers(token: str) -> dict[str, str]:
+        return {"Authorization": f"token {token}"}
 
     def find_pull(self, head_branch: str) -> PullRequest | None:
         # The list endpoint cannot filter by head branch: walk the pages.
@@ -620,43 +551,9 @@ class GiteaForge(Forge):
 
 # -- small utilities -------------------------------------------------------------------------
 
-_NOT_JSON = object()
-
-
-def _decode_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return _NOT_JSON
-
-
-def _flatten_error(payload: Any) -> str:
-    """One line from the forges' error shapes.
-
-    GitHub: {"message", "errors": [{"field","code","message"}]}; GitLab:
-    {"message": str | [..] | {field: [..]}} or {"error": str}; Gitea: {"message", "url"}.
-    """
-    if isinstance(payload, str):
-        return payload.strip()
-    if isinstance(payload, list):
-        return "; ".join(filter(None, (_flatten_error(x) for x in payload)))
-    if not isinstance(payload, dict):
-        return ""
-    parts: list[str] = []
-    for key in ("message", "error"):
-        value = payload.get(key)
-        if isinstance(value, dict):
-            parts += [f"{k}: {_flatten_error(v)}" for k, v in value.items()]
-        elif value:
-            parts.append(_flatten_error(value))
-    for err in payload.get("errors") or []:
-        if isinstance(err, dict):
-            text = err.get("message") or " ".join(str(err[k]) for k in ("resource", "field", "code") if err.get(k))
-            if text:
-                parts.append(str(text))
-        elif err:
-            parts.append(str(err))
-    return "; ".join(p for p in parts if p)[:1000]
+#: The client class of each forge name.
+FORGE_CLASSES: dict[str, type[Forge]] = {"github": GitHubForge, "gitlab": GitLabForge, "gitea": GiteaForge,
+                                         "forgejo": GiteaForge}
 
 
 def _q(part: str) -> str:
@@ -684,14 +581,3 @@ def _clean_labels(labels: Iterable[str] | None) -> list[str]:
         if name:
             seen.setdefault(name, None)
     return list(seen)
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

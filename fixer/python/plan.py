@@ -1,0 +1,264 @@
+"""Plan one Python file: read its pods, run the rules unchanged, turn their operations into source edits.
+
+The plan is a ``FilePlan`` like a YAML file's: findings with file:line, changes (one rule on one pod or
+container) that review, apply, the bot and the decisions file handle as for manifests. Any subset of
+the changes renders through the same checks: the rewrite parses, keeps every comment, its syntax tree
+is the original's plus exactly the intended edits, its pods read back as the intended data, and (for
+the full plan) a second run would change nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from kfix.rules import Fix, Inventory, Pod
+from kfix.rules.exemptions import exempt_ids, exempted_by
+
+from kfix import ops as O
+from kfix.errors import EditUnsupported, InputError, VerificationError
+from kfix.planner import Change, FilePlan, Options, Reported, explain_mismatch
+from kfix.python import cdk8s_plus as plus
+from kfix.python.names import PLUS
+from kfix.python.reader import Obj, Seq, Source, Unknown, Value, data
+from kfix.python.sites import PodSite, locate
+from kfix.python.verify import check_rewrite
+from kfix.python.writer import Edits
+from kfix.yaml.source import SourceText
+
+__all__ = ["PythonPlan", "plan_python", "mentions_kubernetes"]
+
+# A file that names none of the libraries and has no "containers" key holds no pod kfix can read.
+_PRECHECK = re.compile(r"kubernetes|cdk8s|pulumi_kubernetes|\bimports\b|[\"']containers[\"']")
+_SPEC = ("spec",)
+
+
+def mentions_kubernetes(text: str) -> bool:
+    """The cheap test before parsing: does the file import a known library or hold a containers key?"""
+    return _PRECHECK.search(text) is not None
+
+
+@dataclass
+class PythonPlan(FilePlan):
+    """A Python file's plan; ``render_changes`` renders any subset of its changes, verified."""
+
+    def render_changes(self, change_ids: set[str]) -> str:
+        assert self.source is not None
+        chosen = [c for c in self.changes if c.id in change_ids]
+        if not chosen:
+            return self.source.text
+        return render(self.source.text, chosen)
+
+
+def decode_python(raw: bytes) -> SourceText:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError("not UTF-8 (UTF-16 byte order mark); kfix reads UTF-8 only", 1)
+    if b"\x00" in raw:
+        raise InputError("binary file (contains a NUL byte)", raw.count(b"\n", 0, raw.index(b"\x00")) + 1)
+    bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[3:] if bom else raw
+    try:
+        return SourceText(body.decode("utf-8"), bom)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 (byte 0x{body[exc.start]:02x})", body.count(b"\n", 0, exc.start) + 1) \
+            from None
+
+
+def parse_source(text: str) -> Source:
+    try:
+        return Source(text)
+    except cst.ParserSyntaxError as exc:
+        raise InputError(f"invalid Python: {exc.message}", exc.raw_line) from None
+    except RecursionError:
+        raise InputError("Python nesting too deep to read", 1) from None
+
+
+def read_sites(source: Source) -> list[PodSite]:
+    sites = []
+    for node, snake_keys in source.pod_nodes():
+        value = source.value(node, "PodSpec", snake_keys)
+        if isinstance(value, Obj) and value.type == "PodSpec":
+            sites.append(locate(source, node, value))
+    return sites
+
+
+def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -> FilePlan:
+    plan = PythonPlan(path)
+    try:
+        plan.source = decode_python(raw)
+        text = plan.source.text
+        if not mentions_kubernetes(text):
+            return plan
+        source = parse_source(text)
+        sites = read_sites(source)
+        if not sites:
+            return plan
+        plan.kubernetes = True
+        for index, site in enumerate(sites):
+            _run_rules(plan, index, site, options, inventory)
+        plan.changes = _expressible(plan, source, sites)
+        if plan.changes:
+            plan.new_text, rewritten = _render(source, sites, plan.changes)
+            _check_fixed_point(path, rewritten, options, inventory)
+    except InputError as exc:
+        plan.error = exc.located(path)
+    except VerificationError as exc:
+        plan.error = InputError(f"internal check failed, file not written: {exc.message}", exc.line, path)
+        plan.new_text = None
+    return plan
+
+
+def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inventory: Inventory) -> None:
+    spec = data(site.value)
+    if site.value.family == PLUS:
+        spec = plus.with_defaults(spec)
+    doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": spec}
+    working = O.clone(doc)
+    annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
+    exempt = exempt_ids(annotations)
+    pod = Pod(working, _SPEC, ("metadata",), site.kind or "Pod", site.name or "", site.namespace, options.profile,
+              options.settings, inventory, options.unsafe_fixes)
+    changes: dict[tuple, Change] = {}
+    rules = {r.id: r for r in options.rules}
+    for rule in options.rules:
+        for finding in list(rule.check(pod)):
+            line = line_of(site.value, finding.path[1:]) if finding.path[:1] == _SPEC else site.line
+            rep = Reported(finding, plan.path, line, site.resource, "report")
+            plan.findings.append(rep)
+            by = exempted_by(finding, exempt)
+            if by:
+                rep.status, rep.note = "exempt", f"exempted by {by}"
+                continue
+            if finding.fix is Fix.REPORT or not finding.ops:
+                continue
+            if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
+                rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
+                continue
+            outside = next((op for op in finding.ops if op.path[:1] != _SPEC), None)
+            if outside is not None:
+                rep.status = "unfixable"
+                rep.note = (f"cannot be edited safely: {'.'.join(map(str, outside.path))} is outside the pod spec "
+                            "(kfix edits pod specs in Python code)")
+                continue
+            blocked = next((p for p in (O.conflict(working, op) for op in finding.ops) if p is not None), None)
+            if blocked is not None:
+                rep.status = "unfixable"
+                rep.note = f"cannot be edited safely: {_blocked_why(site.value, blocked[1:])}"
+                continue
+            container = finding.container if rules[finding.rule].level == "container" else None
+            key = (finding.rule, container)
+            change = changes.get(key)
+            if change is None:
+                cid = f"py:{index}:{site.line}:{finding.rule}:{container or ''}"
+                change = changes[key] = Change(cid, finding.rule, finding.fix, index, site.resource, container,
+                                               line, [], [])
+            elif finding.fix is Fix.UNSAFE:
+                change.fix = Fix.UNSAFE
+            change.ops.extend(O.with_path(op, op.path[1:]) for op in finding.ops)
+            change.messages.append(finding.message)
+            rep.status, rep.change_id = "fix", change.id
+            for op in finding.ops:
+                O.apply_one(working, op)
+    plan.changes.extend(changes.values())
+
+
+def _blocked_why(value: Value, path: tuple) -> str:
+    for key in path:
+        if isinstance(value, Obj) and key in value.fields:
+            value = value.fields[key].value
+        elif isinstance(value, Seq) and isinstance(key, int) and key < len(value.items):
+            value = value.items[key]
+    if isinstance(value, Unknown):
+        return f"{value.why}: `{value.code}` (line {value.line}); kfix does not guess it"
+    return f"{'.'.join(map(str, path))} is not of the expected type (line {value.line})"
+
+
+def line_of(value: Value, path: tuple) -> int:
+    """The line of the deepest value on ``path`` that the code writes."""
+    line = value.line
+    for key in path:
+        if isinstance(value, Obj) and key in value.fields:
+            value = value.fields[key].value
+        elif isinstance(value, Seq) and isinstance(key, int) and key < len(value.items):
+            value = value.items[key]
+        else:
+            break
+        line = value.line
+    return line
+
+
+def _edits(source: Source, sites: list[PodSite], changes: list[Change]) -> Edits:
+    edits = Edits(source)
+    for change in changes:
+        for op in change.ops:
+            edits.add(sites[change.doc].value, op)
+    return edits
+
+
+def _expressible(plan: FilePlan, source: Source, sites: list[PodSite]) -> list[Change]:
+    """The changes the source can express; the others' findings become unfixable, saying why."""
+    try:
+        _edits(source, sites, plan.changes)
+        return plan.changes
+    except EditUnsupported:
+        pass
+    good: list[Change] = []
+    for change in plan.changes:
+        try:
+            _edits(source, sites, good + [change])
+            good.append(change)
+        except EditUnsupported as exc:
+            for rep in plan.findings:
+                if rep.change_id == change.id:
+                    rep.status, rep.change_id = "unfixable", None
+                    rep.note = f"cannot be edited safely: {exc.message}"
+    return good
+
+
+def render(text: str, changes: list[Change]) -> str:
+    """The text with ``changes`` applied, verified (see the module docstring)."""
+    source = parse_source(text)
+    return _render(source, read_sites(source), changes)[0]
+
+
+def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tuple[str, Source]:
+    """The rewritten text and its parse, verified."""
+    text = source.module.code
+    try:
+        edits = _edits(source, sites, changes)
+    except EditUnsupported as exc:
+        raise VerificationError(exc.message, exc.line) from None
+    new_text = edits.render()
+    expected = edits.kinds()
+    expected["import+"] += len(edits.imports)
+    check_rewrite(text, new_text, expected)
+    try:
+        rewritten = Source(new_text)
+    except cst.ParserSyntaxError as exc:
+        raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.raw_line) from None
+    again = read_sites(rewritten)
+    if len(again) != len(sites):
+        raise VerificationError(f"the rewrite has {len(again)} pod specs, the original {len(sites)}")
+    for index, (before, after) in enumerate(zip(sites, again)):
+        ops = [op for c in changes if c.doc == index for op in c.ops]
+        want: Any = O.apply(data(before.value), ops)
+        got = data(after.value)
+        if want != got:
+            raise VerificationError(explain_mismatch(want, got), after.line)
+    return new_text, rewritten
+
+
+def _check_fixed_point(path: str, source: Source, options: Options, inventory: Inventory) -> None:
+    """The rewrite planned again must need no change (a second run is a no-op)."""
+    probe = PythonPlan(path)
+    sites = read_sites(source)
+    for index, site in enumerate(sites):
+        _run_rules(probe, index, site, options, inventory)
+    if _expressible(probe, source, sites):
+        first = probe.changes[0]
+        raise VerificationError(f"a second run would change the file again ({first.rule} for {first.resource})",
+                                first.line)
