@@ -19,6 +19,8 @@ from conftest import CASES, REPO, kfix_env, run_kfix
 
 DIST = "kfix-harden"  # "kfix" on the package index is an unrelated project
 VOTE = "dockersamples+example-voting-app/k8s-specifications__vote-deployment.yaml"
+PY_CASE = REPO / "tests" / "python_golden" / "cases" / "k8s-client" / "kubernetes-client+python" / "examples" / \
+    "rollout-statefulset.py"
 source_tree = pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree")
 
 
@@ -123,10 +125,11 @@ def test_hooks_manifest_is_valid(tmp_path: Path) -> None:
     import yaml
 
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert hooks["kfix-check"]["entry"] == "kfix apply --check"
-    assert hooks["kfix-fix"]["entry"] == "kfix apply --write"
-    for hook in hooks.values():
-        assert hook["language"] == "python" and hook["types"] == ["yaml"] and hook["require_serial"] is True
+    assert set(hooks) == {"kfix-check", "kfix-fix", "kfix-check-python", "kfix-fix-python"}
+    for name, hook in hooks.items():
+        assert hook["entry"] == ("kfix apply --check" if "check" in name else "kfix apply --write")
+        assert hook["types"] == (["python"] if name.endswith("-python") else ["yaml"])
+        assert hook["language"] == "python" and hook["require_serial"] is True
 
 
 @pytest.fixture(scope="module")
@@ -181,18 +184,23 @@ def test_pre_commit_fix_hook(tmp_path: Path, isolated_git, pre_commit_home: Path
     project = tmp_path / "project"
     (project / "deploy").mkdir(parents=True)
     shutil.copyfile(CASES / VOTE, project / "deploy" / "vote.yaml")
+    shutil.copyfile(PY_CASE, project / "deploy" / "rollout.py")
+    (project / "deploy" / "tool.py").write_text("print('no pods here')\n")
     (project / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {REPO}\n    rev: {rev}\n    hooks:\n      - id: kfix-fix\n")
+        f"repos:\n  - repo: {REPO}\n    rev: {rev}\n    hooks:\n      - id: kfix-fix\n"
+        "      - id: kfix-fix-python\n      - id: kfix-check-python\n")
     _git(project, "init", "-q", ".")
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "manifests")
-    before = (project / "deploy" / "vote.yaml").read_bytes()
+    before = {name: (project / "deploy" / name).read_bytes() for name in ("vote.yaml", "rollout.py", "tool.py")}
     proc = _pre_commit("run", "--all-files", cwd=project, home=pre_commit_home)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "files were modified by this hook" in proc.stdout
-    after = (project / "deploy" / "vote.yaml").read_bytes()
-    assert after != before and b"runAsNonRoot: true" in after
-    rc, out, _err = run_kfix(["apply", "deploy/vote.yaml"], cwd=project)
-    assert (rc, out) == (0, b""), "the hook wrote exactly what kfix apply --write writes"
+    assert proc.stdout.count("files were modified by this hook") == 2, proc.stdout
+    after = {name: (project / "deploy" / name).read_bytes() for name in before}
+    assert after["vote.yaml"] != before["vote.yaml"] and b"runAsNonRoot: true" in after["vote.yaml"]
+    assert after["rollout.py"] != before["rollout.py"] and b"run_as_non_root=True" in after["rollout.py"]
+    assert after["tool.py"] == before["tool.py"]
+    rc, out, _err = run_kfix(["apply", "deploy/vote.yaml", "deploy/rollout.py"], cwd=project)
+    assert (rc, out) == (0, b""), "the hooks wrote exactly what kfix apply --write writes"
     proc = _pre_commit("run", "--all-files", cwd=project, home=pre_commit_home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
