@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from kfix.rules import Inventory, rules_for
@@ -66,17 +66,21 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
     rules = rules_for(chosen_profile, list(select), list(ignore))
     if not rules:
         raise ConfigError("no rules selected")
+    config_dir = os.path.dirname(os.path.abspath(config.source)) if config.source and \
+        os.path.exists(config.source) else None
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-                   config.settings, config.custom_resources)
+                   config.settings, config.custom_resources, config_dir=config_dir)
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
 @dataclass
 class _RunState:
-    """What every file's planning shares: options, the run's inventory, contents read (and parsed) once."""
+    """What every file's planning shares: options, the inventory of each file's deployment unit, output roots."""
 
     options: Options
     inventory: Inventory
+    inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
+    patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     write: bool = False  # rewrite each changed file right after planning it
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
@@ -110,8 +114,12 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         raw, stamp = read_input(cand.path, state.max_size)
     except InputError as exc:
         return FilePlan(cand.path, error=exc.located(cand.path))
-    plan = _plan_safely(cand.path, raw, state.options, state.inventory)
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory))
     plan.stamp = stamp
+    if patch_note and plan.error is None:
+        plan.note = patch_note
     return write_plan(plan, state.roots) if state.write else plan
 
 
@@ -184,7 +192,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
         state = _RunState(options, Inventory(), write=write, roots=roots, max_size=max_file_size)
-        state.inventory = collect_inventory(_readable(candidates, max_file_size))
+        _unit_facts(state, candidates, paths)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
@@ -215,14 +223,44 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     return result
 
 
-def _readable(candidates: list[Candidate], max_size: int):
-    """(path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
-    for cand in candidates:
-        if not cand.error and not cand.note and not cand.path.endswith(PYTHON_SUFFIXES):  # no YAML facts in code
-            try:
-                yield cand.path, read_input(cand.path, max_size)[0]
-            except InputError:
-                continue
+def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
+    """Each file's cross-file facts, from the YAML files of its deployment unit (read from disk whether or
+    not they were named), and the notes of the Kustomize patches among the files."""
+    from kfix.units import find_units
+
+    named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
+    units = find_units(sorted(named), args, state.options.config_dir)
+    by_unit: dict[int, Inventory] = {}
+    for absolute, path in named.items():
+        unit = units.of.get(absolute)
+        if unit is None:
+            continue
+        inventory = by_unit.get(id(unit))
+        if inventory is None:
+            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
+            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
+            inventory.unit = unit.name
+        state.inventories[path] = inventory
+        patch = units.patches.get(absolute)
+        if patch is not None:
+            bases = ", ".join(_shown(b) for b in patch.bases) or "its base"
+            state.patches[path] = (f"Kustomize patch ({_shown(patch.kustomization)}) over {bases}: not hardened itself "
+                                   "(the base is); only values it sets that weaken the base are findings")
+
+
+def _shown(path: str) -> str:
+    """A path as reports show it: relative to the working folder when under it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _readable(sources: Iterable[tuple[str, str]], max_size: int):
+    """(shown path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
+    for shown, path in sources:
+        try:
+            yield shown, read_input(path, max_size)[0]
+        except InputError:
+            continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:

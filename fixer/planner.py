@@ -32,6 +32,8 @@ class Options:
     unsafe_fixes: bool = False
     settings: Settings = field(default_factory=Settings)
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
+    config_dir: str | None = None  # folder of the configuration file (a repository root without git)
+    overlay: bool = False  # a Kustomize patch: only values it sets that weaken its base (unsafe findings)
 
 
 @dataclass
@@ -139,17 +141,21 @@ def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options
 def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
                inventory: Inventory) -> None:
     annotations: dict = {}
+    labels: dict = {}
     for meta_path in (site.object_path + ("metadata",), site.meta_path):
-        ann = O.get(doc.data, meta_path + ("annotations",))
-        if isinstance(ann, dict):
-            annotations.update(ann)
-    exempt = exempt_ids(annotations)
+        for key, into in (("annotations", annotations), ("labels", labels)):
+            found = O.get(doc.data, meta_path + (key,))
+            if isinstance(found, dict):
+                into.update(found)
+    exempt = exempt_ids(annotations, labels)
     pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
     for rule in options.rules:
         for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
+            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working, finding.ops)):
+                continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
@@ -182,6 +188,14 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+_MISSING = object()
+
+
+def _overrides(data: Any, ops: tuple) -> bool:
+    """Do the operations change a value that is there (rather than add one that is missing)?"""
+    return any(O.get(data, op.path, _MISSING) is not _MISSING for op in ops if not isinstance(op, O.Append))
 
 
 def _line_of(doc: Document, path: tuple) -> int:

@@ -285,7 +285,7 @@ class FakeForge(OrgListings):
         self.violations: list[str] = []
         self.pulls: dict[str, dict[int, FakePull]] = {k: {} for k in KINDS}
         self.gitea_labels: dict[int, str] = {}
-        self._injected: list[tuple[str | None, int, str | None, dict[str, str]]] = []
+        self._injected: list[tuple[str | None, int, str | None, dict[str, str], str | None]] = []
         self.repos: dict[str, list[FakeRepo]] = {k: [] for k in KINDS}
         self._write_limit: tuple[int, int, str | None] | None = None  # (budget, window seconds, kind)
         self._window: tuple[float, int] = (0.0, 0)  # (window start, writes in it)
@@ -365,10 +365,11 @@ class FakeForge(OrgListings):
             return label_id
 
     def fail_next(self, status: int, message: str | None = None, kind: str | None = None,
-                  headers: dict[str, str] | None = None) -> None:
-        """Make the next request (to ``kind``, or any) fail with ``status`` (and these response headers)."""
+                  headers: dict[str, str] | None = None, method: str | None = None) -> None:
+        """Make the next request (to ``kind``, or any; with ``method``, or any) fail with ``status`` (and these
+        response headers)."""
         with self._lock:
-            self._injected.append((kind, status, message, dict(headers or {})))
+            self._injected.append((kind, status, message, dict(headers or {}), method))
 
     def limit_writes(self, budget: int, window: int = 1, kind: str | None = None) -> None:
         """Allow ``budget`` content-creating requests per ``window`` seconds; answer the rest as the forge
@@ -482,8 +483,8 @@ class FakeForge(OrgListings):
             raise _Reject(400 if rec.kind != "github" else 422, "; ".join(problems), True)
 
         if self._injected:
-            for i, (k, status, message, headers) in enumerate(self._injected):
-                if k in (None, rec.kind):
+            for i, (k, status, message, headers, method) in enumerate(self._injected):
+                if k in (None, rec.kind) and method in (None, rec.method):
                     del self._injected[i]
                     raise _Reject(status, message or f"injected failure {status}", headers=headers)
         self._check_rate_limit(rec)

@@ -632,19 +632,23 @@ def test_annotation_written_by_hand_in_a_pod_template(tmp_path: Path) -> None:
 
 # --- cross-file RBAC -----------------------------------------------------------------------------------------
 def test_service_account_bound_in_another_file_keeps_its_token(tmp_path: Path) -> None:
+    """A binding counts within the deployment unit (here: the folder) whichever files are named."""
     deploy = copy_case("kfix/crossfile-rbac-deployment.yaml", tmp_path / "app")
-    copy_case("kfix/crossfile-rbac-rolebinding.yaml", tmp_path / "rbac")
+    copy_case("kfix/crossfile-rbac-rolebinding.yaml", tmp_path / "app")
+    other = copy_case("kfix/crossfile-rbac-deployment.yaml", tmp_path / "other")
     rc, out, _ = run_kfix(["scan", "--format", "json", "."], cwd=tmp_path)
-    token = [f for f in _findings(out) if f["rule"] == "no-service-account-token"]
+    token = [f for f in _findings(out) if f["rule"] == "no-service-account-token" and f["file"].startswith("app")]
     assert len(token) == 1 and token[0]["status"] == "report" and token[0]["fix"] == "report-only"
     assert "RoleBinding/leader-election" in token[0]["message"] and "crossfile-rbac-rolebinding.yaml" in token[0]["message"]
-    rc, _out, err = run_kfix(["apply", "--write", "."], cwd=tmp_path)
+    # only the deployment named (as pre-commit passes files): the binding beside it still counts
+    rc, _out, err = run_kfix(["apply", "--write", "app/crossfile-rbac-deployment.yaml"], cwd=tmp_path)
     text = deploy.read_text()
     assert "\n      automountServiceAccountToken" not in text
     assert "allowPrivilegeEscalation: false" in text
-    # without the binding in the run, the token is switched off
-    rc, _out, _ = run_kfix(["apply", "--write", "app"], cwd=tmp_path)
-    assert "\n      automountServiceAccountToken: false\n" in deploy.read_text()
+    # the same workload in another folder is another unit: the binding is not its own
+    rc, _out, _ = run_kfix(["apply", "--write", "."], cwd=tmp_path)
+    assert "\n      automountServiceAccountToken: false\n" in other.read_text()
+    assert "\n      automountServiceAccountToken" not in deploy.read_text()
 
 
 # --- the diff applies with git ---------------------------------------------------------------------------------

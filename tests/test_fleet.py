@@ -19,6 +19,7 @@ import pytest
 
 from conftest import kfix_env
 from kfix.git.forges import RateLimited, make_forge
+from kfix.git.http import retry_delay
 from kfix.git.orgs import list_org_repos
 
 try:
@@ -180,6 +181,21 @@ def test_rate_limit_answers_are_waited_out_as_the_forge_asks(forge_server, kind)
     assert fake.token not in str(info.value)
 
 
+def test_when_to_retry_and_how_long_to_wait():
+    now = 1_700_000_000.0
+    secondary = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
+    assert retry_delay(403, {"Retry-After": "12"}, secondary, 0, now) == 12
+    assert retry_delay(403, {}, secondary, 0, now) == 60  # GitHub: no header -> at least a minute
+    assert retry_delay(403, {}, secondary, 1, now) == 120
+    assert retry_delay(429, {"Retry-After": "Tue, 14 Nov 2023 22:13:40 GMT"}, None, 0, now) == 20
+    assert retry_delay(403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(now) + 30)}, None, 0, now) == 31
+    assert retry_delay(429, {"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(now) + 5)}, None, 0, now) == 6
+    assert 0.5 <= retry_delay(503, {}, None, 0, now) <= 1 and 4 <= retry_delay(502, {}, None, 3, now) <= 8
+    # not a limit: a 403 for missing permission, a 404, a 422 are answers, not reasons to wait
+    assert retry_delay(403, {"X-RateLimit-Remaining": "4999"}, {"message": "Resource not accessible"}, 0, now) is None
+    assert retry_delay(404, {}, None, 0, now) is None and retry_delay(422, {"Retry-After": "1"}, None, 0, now) is None
+
+
 def test_the_fake_limits_writes_per_window(forge_server):
     fake = forge_server
     forge = make_forge("github", f"{ORG}/web", api_url=fake.api_url("github"), token=fake.token,
@@ -257,6 +273,24 @@ def test_embedded_campaign_five_requests_limits_waited_out_and_a_rerun_makes_non
     assert_token_nowhere(fake.token, texts, tmp_path)
 
 
+def test_a_wait_longer_than_max_wait_runs_the_repository_again_later(forge_server, tmp_path):
+    from kfix.fleet.embedded import run_embedded
+    from kfix.fleet.model import Campaign
+    from kfix.git.orgs import RemoteRepo
+
+    fake = forge_server
+    remote = make_remote(tmp_path, "web", {"deploy/vote.yaml": CASES / VOTE})
+    slept: list[float] = []
+    campaign = Campaign(forge="github", api_url=fake.api_url("github"), max_wait=60)
+    fake.fail_next(429, "API rate limit exceeded", kind="github",
+                   headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 3600)})
+    (result,) = run_embedded(campaign, [RemoteRepo(f"{ORG}/web", str(remote))], token=fake.token, workers=1,
+                             sleep=slept.append)
+    assert result.outcome.value == "created" and result.attempts == 2
+    assert len(slept) == 1 and 3500 < slept[0] <= 3601  # the job waited for the reset, not the client
+    assert len(fake.pulls["github"]) == 1
+
+
 def test_a_failing_repository_does_not_stop_the_rest(forge_server, tmp_path):
     fake = forge_server
     kind = "gitea"
@@ -321,6 +355,12 @@ def test_dry_run_and_usage_errors(forge_server, tmp_path):
     assert dry.returncode == 1, dry.stderr
     assert dry.stdout.count("would create") == 5 and writes(fake, "github") == 0
     assert org.branch("api") is None and not (tmp_path / "s.json").exists()
+
+    # --include / --exclude: a glob without '/' matches the name, with one the slug
+    narrowed = fleet(fake, "github", "--org", ORG, "--dry-run", "--include", "b*", "--include", "acme/c*",
+                     "--include", "e*", "--exclude", "edge", "--report", tmp_path / "narrow.json")
+    assert narrowed.returncode == 1, narrowed.stderr
+    assert outcomes(tmp_path / "narrow.json") == {f"{ORG}/billing": "would create", f"{ORG}/cart": "would create"}
 
     no_token = fleet(fake, "github", "--org", ORG, env={"KFIX_TOKEN": ""})
     assert no_token.returncode == 2 and "KFIX_TOKEN or GITHUB_TOKEN" in no_token.stderr
@@ -387,13 +427,21 @@ def test_redis_broker_two_workers(forge_server, redis_url, tmp_path):
     workers = [_worker(redis_url, fake.token, log) for log in logs]
     try:
         report = tmp_path / "report.json"
-        args = ["--org", ORG, "--broker", redis_url, "--report", report]
+        args = ["--org", ORG, "--broker", redis_url, "--report", report, "--max-wait", "1"]
+        # one job is told to wait longer than --max-wait: it goes back to the queue as a delayed message
+        fake.fail_next(403, "You have exceeded a secondary rate limit.", kind="github", headers={"Retry-After": "2"},
+                       method="POST")
         # the sending side lists the organisation with its token; the workers use their own
         first = fleet(fake, "github", *args)
         assert first.returncode == 0, first.stderr + "".join(log.read_text() for log in logs)
         assert outcomes(report) == EXPECTED_FIRST
         assert org.pulls() == {f"{ORG}/{n}": 1 for n in NEEDS_FIXES}
         assert fake.limited > 0
+        attempts = sorted(r["attempts"] for r in json.loads(report.read_text())["repositories"])
+        assert attempts == [1, 1, 1, 1, 1, 2]  # the rescheduled one ran again, and made it
+        handled_by = {r["worker"] for r in json.loads(report.read_text())["repositories"]}
+        pids = {f"{socket.gethostname()}:{w.pid}" for w in workers}
+        assert handled_by and handled_by <= pids  # the jobs ran in the worker processes
         n_writes = writes(fake, "github")
 
         again = fleet(fake, "github", *args)

@@ -387,11 +387,11 @@ def test_fake_rejects_what_the_descriptions_do_not_allow():
         assert len(fake.violations) == 8
 
 
-def test_redirect_to_another_origin_does_not_carry_the_token(forge_server):
+def test_redirect_to_another_origin_does_not_carry_the_token(forge_server, kind):
     import http.server
     import threading
 
-    target = forge_server.api_url("github")
+    target = forge_server.api_url(kind)
 
     class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -406,7 +406,7 @@ def test_redirect_to_another_origin_does_not_carry_the_token(forge_server):
     server = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        forge = make_forge("github", SLUG, api_url=f"http://127.0.0.1:{server.server_address[1]}", token=forge_server.token)
+        forge = make_forge(kind, SLUG, api_url=f"http://127.0.0.1:{server.server_address[1]}", token=forge_server.token)
         with pytest.raises(ForgeError) as info:
             forge.find_pull(BRANCH)
     finally:
@@ -414,7 +414,9 @@ def test_redirect_to_another_origin_does_not_carry_the_token(forge_server):
         server.server_close()
     assert info.value.status == 401
     redirected = forge_server.requests[-1]
-    assert not any(k.lower() == "authorization" for k in redirected.headers)
+    assert redirected.kind == kind
+    assert not any(k.lower() in ("authorization", "private-token") for k in redirected.headers)
+    assert not any(forge_server.token in v for v in redirected.headers.values())
 
 
 def test_update_needs_something_to_change(forge_server, kind):

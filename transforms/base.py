@@ -6,7 +6,7 @@ finding may carry ``kfix.ops`` operations that make the pod compliant. Rules nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Iterator
 
@@ -75,8 +75,9 @@ class Settings:
 
 @dataclass
 class Inventory:
-    """Facts gathered across all files of a run (rules that look beyond one pod read these)."""
+    """Facts gathered across the files a pod is deployed with (its deployment unit)."""
 
+    unit: str = ""  # how reports name the unit ("folder deploy/", "Kustomize build overlays/prod")
     bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
     network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
@@ -157,6 +158,12 @@ class Rule:
                 ops: Iterable[Op] = ()) -> Finding:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
                        tuple(ops), frozenset(self.checks.get(facet, ())))
+
+
+    @staticmethod
+    def with_checks(finding: Finding, *checks: str) -> Finding:
+        """The finding, matching these further check ids (ids that name one value, such as a capability)."""
+        return replace(finding, checks=finding.checks | frozenset(checks))
 
 
 def sc_path(owner_path: tuple) -> tuple:

@@ -187,8 +187,12 @@ def worker(broker: str = typer.Option(..., "--broker", help="redis://HOST:PORT/D
             typer.echo(f"kfix fleet worker: taking jobs from {redact_url(broker)} ({threads} at a time, pid "
                        f"{os.getpid()})", err=True)
 
+    def unreachable(exc: Exception) -> None:
+        typer.echo(f"kfix fleet worker: cannot reach {redact_url(broker)} yet ({redact_url(str(exc))}); "
+                   "waiting for it", err=True)
+
     try:
-        run_worker(broker, threads=threads, workdir=workdir, ready=ready)
+        run_worker(broker, threads=threads, workdir=workdir, ready=ready, unreachable=unreachable)
     except ValueError as exc:
         fail(str(exc))
     except Exception as exc:  # redis unreachable, and the like

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -152,6 +154,7 @@ def _handle(run_id: str, campaign_data: dict, repo_data: dict, attempt: int = 1)
         return
     except Exception as exc:  # never lose a repository's result
         result = RepoResult(repo.slug, Outcome.FAILED, f"worker error: {type(exc).__name__}: {exc}", attempts=attempt)
+    result.worker = f"{socket.gethostname()}:{os.getpid()}"
     key = _results_key(run_id)
     client.hset(key, repo.slug, json.dumps(result.to_dict()))
     client.expire(key, RESULTS_TTL)
@@ -199,15 +202,33 @@ def run_distributed(campaign: Campaign, repos: Sequence[RemoteRepo], broker_url:
 
 
 def run_worker(broker_url: str, *, threads: int = 4, workdir: str | None = None,
-               ready: Callable[[], None] | None = None) -> None:
-    """Take fleet jobs from the broker until SIGTERM or SIGINT; finish the running ones, then return."""
+               ready: Callable[[], None] | None = None,
+               unreachable: Callable[[Exception], None] | None = None) -> None:
+    """Take fleet jobs from the broker until SIGTERM or SIGINT; finish the running ones, then return.
+
+    A Redis that does not answer yet (started after the workers, as happens on a cluster) is waited
+    for; ``unreachable`` hears about it once.
+    """
     broker = make_broker(broker_url)
     declare(broker)
-    folder = workdir or tempfile.mkdtemp(prefix="kfix-fleet-worker-")
-    _worker.update(broker=broker, workdir=folder)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    told = False
+    while not stop.is_set():
+        try:
+            broker.client.ping()
+            break
+        except Exception as exc:  # redis.ConnectionError and its kin
+            if not told and unreachable is not None:
+                unreachable(exc)
+            told = True
+            stop.wait(2.0)
+    if stop.is_set():
+        broker.close()
+        return
+    folder = workdir or tempfile.mkdtemp(prefix="kfix-fleet-worker-")
+    _worker.update(broker=broker, workdir=folder)
     worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=max(1, threads))
     worker.start()
     try:

@@ -109,6 +109,7 @@ class RepoResult:
     resumed: bool = False  # settled by an earlier run on the same base commit; not touched now
     errors: list[str] = field(default_factory=list)  # input files that could not be processed
     attempts: int = 1
+    worker: str | None = None  # distributed: the worker (host:pid) that handled it
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,17 +1,19 @@
 """The render proof: the chart rendered with Helm before and after the values edit.
 
 An edit is kept only if the render changes nothing outside security fields (names Helm draws at
-random and generated certificates left out); the offending changes are refused one by one, else
-all together. Per rendered workload the proof records which findings the edit cleared and which
+random and generated certificates left out) and no security setting the rendered pods had is gone
+or weaker (``kfix.rules.weakening``); the offending changes are refused one by one, else all
+together. Per rendered workload the proof records which findings the edit cleared and which
 remain, and why. ``ValuesPlan`` carries the proof with the plan of a values file.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kfix.rules import Inventory, Pod
+from kfix.rules.weakening import weakened
 
 from kfix import ops as O
 from kfix.yaml.loader import parse
@@ -42,7 +44,9 @@ class RenderProof:
     note: str = ""
     workloads: list[WorkloadProof] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # changes outside security fields (refused)
+    weakened: list[str] = field(default_factory=list)  # security settings gone or weaker (refused)
     refused: list[str] = field(default_factory=list)  # change ids refused because of them
+    partial: list[str] = field(default_factory=list)  # change ids kept in part (the findings that pass)
 
     @property
     def cleared(self) -> int:
@@ -58,7 +62,12 @@ class RenderProof:
         text = (f"rendered with Helm: {self.cleared} findings cleared, {self.remaining} remain in "
                 f"{len(self.workloads)} workloads")
         if self.refused:
-            text += f"; {len(self.refused)} changes refused (they changed more than security fields)"
+            why = "they changed more than security fields" if not self.weakened else \
+                "they changed more than security fields or weakened a setting the chart had" if self.outside else \
+                "they would weaken a security setting the chart had"
+            text += f"; {len(self.refused)} changes refused ({why})"
+        if self.partial:
+            text += f"; {len(self.partial)} changes kept in part (the findings whose edits pass the proof)"
         return text
 
     def as_text(self) -> str:
@@ -69,6 +78,8 @@ class RenderProof:
                 lines.append(f"    - {msg} [{why}]")
         for o in self.outside:
             lines.append(f"  outside security fields: {o}")
+        for o in self.weakened:
+            lines.append(f"  weakened: {o}")
         return "\n".join(lines) + "\n"
 
 
@@ -123,7 +134,8 @@ class RenderProver:
     """Proves the planned values edits of one chart by rendering it; refuses what fails the proof."""
 
     def __init__(self, chart_dir: os.PathLike, files: list[ValuesFile], rendered: R.Rendered | None, render_note: str,
-                 options: Options, inventory: Inventory, consumers: list[Consumer], reported: list[Reported]):
+                 options: Options, inventory: Inventory, consumers: list[Consumer], reported: list[Reported],
+                 parts: dict[str, list[tuple[Reported, list]]] | None = None):
         self.dir = chart_dir
         self.files = files
         self.rendered = rendered
@@ -132,6 +144,7 @@ class RenderProver:
         self.inventory = inventory
         self.consumers = consumers
         self.reported = reported
+        self.parts = parts or {}  # change id -> (finding, its values operations) it is made of
         self.unstable: set | None = None  # what differs between two renders of the same values
 
     def unstable_paths(self) -> set:
@@ -157,15 +170,17 @@ class RenderProver:
                     break
                 after, err = self.render_after(plans)
                 outside = self.outside(after, plans)
-                if after is not None and not outside:
+                weaker = self.weakened(after)
+                if after is not None and not outside and not weaker:
                     break
-                proof.outside.extend(outside or [f"Helm rejects the edited values: {err}"])
-                why = ("refused: rendering the chart shows this values edit changes more than security fields"
-                       if outside else f"refused: Helm rejects the edited values ({err})")
+                proof.outside.extend(outside or ([] if weaker else [f"Helm rejects the edited values: {err}"]))
+                proof.weakened.extend(weaker)
+                why = _refusal(after, outside, weaker, err)
                 bad = self.offenders(plans) if _round == 0 else []
-                if not bad:  # together they break it, or a second round: refuse them all
-                    bad = [(p, c) for p in plans for c in p.changes]
-                self.refuse(plans, bad, why, proof)
+                trimmed = bool(bad) and len(bad) > len(bad := self.trim(plans, bad, proof))
+                if not bad and not trimmed:  # together they break it, or a second round: refuse them all
+                    bad = [(p, c, why) for p in plans for c in p.changes]
+                self.refuse(plans, bad, proof)
             proof.workloads = self.workload_proofs(self.rendered, after or self.rendered)
         for p in plans:
             if isinstance(p, ValuesPlan):
@@ -174,8 +189,8 @@ class RenderProver:
             summary = proof.summary()
             main.note = f"{main.note}; {summary}" if main.note else summary
 
-    def refuse(self, plans: list[FilePlan], bad: list, why: str, proof: RenderProof) -> None:
-        for p, c in bad:
+    def refuse(self, plans: list[FilePlan], bad: list, proof: RenderProof) -> None:
+        for p, c, why in bad:
             proof.refused.append(c.id)
             for rep in self.reported:
                 if rep.change_id == c.id:
@@ -185,6 +200,19 @@ class RenderProver:
         for p in plans:
             if isinstance(p, ValuesPlan) and p.source is not None:
                 p.new_text = render_values(p.source.text, p.changes, p.hints) if p.changes else None
+
+    def weakened(self, after: R.Rendered | None) -> list[str]:
+        """Security settings of the rendered pods that the edit removes or weakens."""
+        if after is None or self.rendered is None:
+            return []
+        later = {(w.doc.template, w.doc.index, w.site.path): w for w in after.workloads()}
+        out = []
+        for w in self.rendered.workloads():
+            w2 = later.get((w.doc.template, w.doc.index, w.site.path))
+            if w2 is not None:
+                out.extend(f"{w.resource} ({w.doc.template}): {x}"
+                           for x in weakened(w.spec, w2.spec, self.options.unsafe_fixes))
+        return out
 
     def outside(self, after: R.Rendered | None, plans: list[FilePlan]) -> list[str]:
         """Changes outside security fields (random names and generated certificates left out)."""
@@ -228,13 +256,47 @@ class RenderProver:
         except R.RenderError as exc:
             return None, str(exc)
 
-    def offenders(self, plans: list[FilePlan]) -> list[tuple[FilePlan, Change]]:
+    def passes(self, plans: list[FilePlan], plan: FilePlan, change: Change) -> str:
+        """"" when ``change`` alone passes the proof, else why not."""
+        after, err = self.render_after(plans, (plan, change))
+        outside = self.outside(after, [plan])
+        weaker = self.weakened(after)
+        return _refusal(after, outside, weaker, err) if after is None or outside or weaker else ""
+
+    def trim(self, plans: list[FilePlan], bad: list, proof: RenderProof) -> list:
+        """Offending changes made of several findings' edits keep the findings whose edits pass (grafana's
+        memory limit also sets an environment variable: the other resources still go in). The rest stay bad."""
+        still = []
+        for p, c, why in bad:
+            parts = self.parts.get(c.id, [])
+            verdicts = [(rep, ops, self.passes(plans, p, replace(c, ops=[op for op in c.ops if op in ops])))
+                        for rep, ops in parts] if len(parts) > 1 else []
+            good = [(rep, ops) for rep, ops, no in verdicts if not no]
+            if not good or len(good) == len(verdicts):
+                still.append((p, c, why))
+                continue
+            kept = replace(c, ops=[op for op in c.ops if any(op in ops for _rep, ops in good)],
+                           messages=list(dict.fromkeys(rep.finding.message for rep, _ops in good)))
+            if self.passes(plans, p, kept):
+                still.append((p, c, why))
+                continue
+            p.changes[p.changes.index(c)] = kept
+            proof.partial.append(c.id)
+            for rep, _ops, no in verdicts:
+                if no:
+                    rep.status, rep.change_id, rep.note = "unfixable", None, f"{no}; the rest of the change is kept"
+        return still
+
+    def offenders(self, plans: list[FilePlan]) -> list[tuple[FilePlan, Change, str]]:
+        """The changes that fail the proof on their own, each with why."""
         bad = []
         for p in plans:
             for c in list(p.changes):
-                after, _err = self.render_after(plans, (p, c))
-                if after is None or self.outside(after, [p]):
-                    bad.append((p, c))
+                after, err = self.render_after(plans, (p, c))
+                outside = self.outside(after, [p])
+                weaker = self.weakened(after)
+                if after is None or outside or weaker:
+                    bad.append((p, c, _refusal(after, outside, weaker, err)))
         return bad
 
     def workload_proofs(self, before: R.Rendered, after: R.Rendered) -> list[WorkloadProof]:
@@ -264,6 +326,15 @@ class RenderProver:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _refusal(after: R.Rendered | None, outside: list[str], weaker: list[str], err: str) -> str:
+    if after is None:
+        return f"refused: Helm rejects the edited values ({err})"
+    if outside:
+        return f"refused: rendering the chart shows this values edit changes more than security fields ({outside[0]})"
+    return ("refused: rendering the chart shows this values edit would remove or weaken a security setting the "
+            f"chart had ({weaker[0]})")
 
 
 def _findings(w: R.Workload, options: Options, inv: Inventory) -> list[tuple[tuple, str]]:

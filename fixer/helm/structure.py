@@ -157,6 +157,33 @@ class Layout:
                     return av.path, gates
         return None
 
+    def fallback(self, node: YNode, path: tuple) -> LNode | None:
+        """What a field's template writes when the values key ``path`` that renders it is empty
+        (`if .Values.x` toYaml ... `else` literal keys `end`), as a map LNode; None when nothing.
+
+        Setting the key drops these keys from the render, so a values edit must carry them."""
+        branch = None
+        for o in node.inline + node.content:
+            if o.expanded or o.info is None:
+                continue
+            for c in o.info.conds:
+                if c.word.split()[-1] in ("if", "with") and "else" not in c.word and tuple(path) in c.truthy:
+                    branch = c
+        if branch is None:
+            return None
+        out = LNode("map", node.line.path if node.line else "", node.line.lineno if node.line else 0)
+        for ch in node.children:
+            if not ch.key or ch.key in out.children:
+                continue
+            conds = self.local_conds(ch, node)
+            other = tuple(x for x in conds if not (x.block is branch.block and x.word == "else"))
+            if len(other) == len(conds):
+                continue  # rendered whether the key is set or not
+            child = self._lnode(ch, node)
+            child.gates, child.unknown_cond = self.gates(other)
+            out.children[ch.key] = child
+        return out if out.children else None
+
     def literal(self, node: YNode) -> LNode:
         """A field the template writes itself, as an LNode tree."""
         return self._lnode(node, None)
@@ -185,8 +212,14 @@ class Layout:
         if all(c.key is None for c in n.children):
             items = []
             for c in n.children:
-                if c.children or c.inline or c.content or MASK in c.value:
+                if c.inline or c.content or MASK in c.value or self.local_conds(c, n):
                     return LNode("unknown", **base)
+                if c.children:  # a mapping item (`- name: x`): literal keys only
+                    item = self._lnode(c, n) if not c.value.strip() else None
+                    if item is None or not _static(item):
+                        return LNode("unknown", **base)
+                    items.append(evaluate(item, {}, lambda _values, _path: None)[1])
+                    continue
                 try:
                     items.append(yaml.safe_load(c.raw_value))
                 except yaml.YAMLError:
@@ -197,6 +230,15 @@ class Layout:
             if c.key and c.key not in out.children:
                 out.children[c.key] = self._lnode(c, n)
         return out
+
+
+def _static(node: LNode) -> bool:
+    """A literal tree with no values, conditions or computed parts in it."""
+    if node.gates or node.unknown_cond:
+        return False
+    if node.kind == "map":
+        return all(_static(c) for c in node.children.values())
+    return node.kind == "scalar"
 
 
 def _plain_truth(text: str, n: int) -> bool:

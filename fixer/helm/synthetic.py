@@ -8,6 +8,7 @@ and, when there is one, the Helm render (which containers render, their names, t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,8 @@ class Source:
     template: str = ""
     line: int = 0
     note: str = ""
-    rendered: Any = MISSING  # the rendered value (computed / none), when known
+    rendered: Any = MISSING  # the rendered value (computed / none / fallback), when known
+    fallback: LNode | None = None  # what the template writes instead while the values key is empty
 
 
 @dataclass
@@ -109,6 +111,10 @@ def field_data(src: Source, values: dict, would: bool) -> tuple[bool, Any]:
     if src.gate and not (would and src.gate_ok) and not truthy(O.get(values, src.gate)):
         return False, None
     value = O.get(values, src.path, MISSING)
+    if src.fallback is not None and not truthy(None if value is MISSING else value):
+        if src.rendered is not MISSING:
+            return src.rendered is not None, src.rendered
+        return evaluate(src.fallback, values, O.get)
     if value is MISSING or value is None:
         return False, None
     if isinstance(value, dict) and src.omit:
@@ -123,6 +129,8 @@ class SyntheticPods:
         self.layout = layout
         self.rendered = rendered
         self.pool: dict[tuple, list[R.Workload]] | None = None  # rendered workloads not yet matched
+        # (chart prefix, values key) -> the preset key a container renders while that key is empty
+        self.preset_keys: dict[tuple[str, tuple], tuple] = {}
 
     def consumer(self, chart: ChartNode, pod: PodTemplate) -> Consumer:
         """The synthetic pod of one pod template, its field sources and the rendered workload it is."""
@@ -154,12 +162,16 @@ class SyntheticPods:
         claimed: dict[str, set[int]] = {s: set() for s in SECTIONS}
         new_lists: dict[str, list] = {s: [] for s in SECTIONS}
         rendered_paths: set = set()
-        expanded = [(c, list(self.expand(chart, c))) for c in pod.containers]
+        expanded = [(c, [(resolved_name(name, chart), i, e) for name, i, e in self.expand(chart, c)])
+                    for c in pod.containers]
         reserved = {name for _c, items in expanded for name, _i, _e in items if "{{" not in name}
         for c, items in expanded:
             rendered_list = rendered_spec.get(c.section) if isinstance(rendered_spec.get(c.section), list) else []
             for name, ref_sub, element in items:
-                idx = self.claim(rendered_list, claimed[c.section], name, reserved)
+                # a container whose name the template computes claims a rendered one in order, unless
+                # a plain values condition keeps it from rendering (`if .Values.sidecar.enabled`)
+                off = "{{" in name and workload is not None and not self.may_render(chart, pod, c, element)
+                idx = None if off else self.claim(rendered_list, claimed[c.section], name, reserved)
                 base = O.clone(rendered_list[idx]) if idx is not None else {}
                 shown = str(base.get("name") or name.replace("{{ .Chart.Name }}", chart.cmap.name))
                 base.pop("securityContext", None)
@@ -227,16 +239,18 @@ class SyntheticPods:
         return None
 
     def expand(self, chart: ChartNode, c: ContainerTemplate):
-        """(name, index path for `*`, element) per container: one, or one per values list entry."""
-        if c.values_list is None:
+        """(name, index path for `*`, element) per container: one, or one per values list entry
+        (a values list of containers, or a list the template ranges over to build containers)."""
+        values_list = c.values_list or ranged_list(c)
+        if values_list is None:
             yield c.name, None, None
             return
-        items = O.get(chart.eff, c.values_list)
+        items = O.get(chart.eff, values_list)
         if not isinstance(items, list):
             return
         for i, item in enumerate(items):
             if isinstance(item, dict):
-                name = str(item.get("name") or f"{'.'.join(c.values_list)}[{i}]")
+                name = str(item.get("name") or f"{'.'.join(values_list)}[{i}]")
                 yield name, i, item
 
     def may_render(self, chart: ChartNode, pod: PodTemplate, c: ContainerTemplate | None,
@@ -280,13 +294,17 @@ class SyntheticPods:
             for w in self.rendered.workloads():
                 self.pool.setdefault((w.doc.template, w.site.kind), []).append(w)
         helm_template = chart.helm_prefix + pod.template[len(chart.prefix):]
-        pool = self.pool.get((helm_template, pod.kind), [])
+        if "{{" in pod.kind:  # a kind the template computes (`.Values.kind | default "Deployment"`)
+            pools = [p for (t, _k), p in self.pool.items() if t == helm_template]
+        else:
+            pools = [self.pool.get((helm_template, pod.kind), [])]
         want = {c.name for c in pod.containers if "{{" not in c.name and c.values_list is None and not c.when}
-        for w in pool:
-            names = {str(c.get("name")) for s in SECTIONS for c in (w.spec.get(s) or []) if isinstance(c, dict)}
-            if want <= names:
-                pool.remove(w)
-                return w
+        for pool in pools:
+            for w in pool:
+                names = {str(c.get("name")) for s in SECTIONS for c in (w.spec.get(s) or []) if isinstance(c, dict)}
+                if want <= names:
+                    pool.remove(w)
+                    return w
         return None
 
     def source(self, chart: ChartNode, bindings: list[FieldBinding], fld: str, level: str, owner: str,
@@ -300,6 +318,11 @@ class SyntheticPods:
             ref = b.ref
             assert ref is not None
             path = _concrete(ref.path, index)
+            if "*" in path:  # a workload the template builds once per entry of a values list
+                head = ".".join(path[:path.index("*")])
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"set per entry of the values list {head}, which the template builds a workload "
+                                   "from each; kfix does not tell the entries apart")
             src = Source("values", fld, level, owner, path, ref.omit, ref.gate, True, None, b.template, b.line,
                          b.note)
             if b.note.startswith("computed by"):
@@ -310,6 +333,7 @@ class SyntheticPods:
                 dflt = _concrete(ref.default_from, index)
                 if any(p.ref is not None and p.ref.path == ref.default_from for p in presets):
                     if preset_on(O.get(chart.eff, dflt)):
+                        self.preset_keys[(chart.prefix, path)] = dflt
                         return Source("preset", fld, level, owner, dflt, template=b.template, line=b.line,
                                       note=f"from the preset {'.'.join(dflt)}")
                 elif isinstance(O.get(chart.eff, dflt), dict) and O.get(chart.eff, dflt):
@@ -323,11 +347,19 @@ class SyntheticPods:
             if src.gate is not None:
                 src.gate = _concrete(src.gate, index)
                 src.gate_ok = owned_gate(src.gate, src.path)
+            if src.kind == "values" and src.path == tuple(ref.path) and not truthy(value):
+                node = self.layout.field_node(b.template, b.line, fld)
+                src.fallback = self.layout.fallback(node, src.path) if node is not None else None
+                if src.fallback is not None:
+                    src.rendered = rendered
             return src
         if presets:
             b = presets[0]
             assert b.ref is not None
             path = _concrete(b.ref.path, index)
+            if "*" in path:
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"resources come from a preset set per entry of {'.'.join(path[:path.index('*')])}")
             if preset_on(O.get(chart.eff, path)):
                 return Source("preset", fld, level, owner, path, template=b.template, line=b.line)
             return Source("none", fld, level, owner, template=b.template, line=b.line,
@@ -364,3 +396,27 @@ def _concrete(path: tuple, index: int | None) -> tuple:
         return tuple(path)
     i = path.index("*")
     return tuple(path[:i]) + (index,) + tuple(p for p in path[i + 1:] if p != "*")
+
+
+def ranged_list(c: ContainerTemplate) -> tuple | None:
+    """The values list a container is built from once per entry (`range .Values.x.extraModules`),
+    seen in its fields' values paths (`x.extraModules.*.containerSecurityContext`)."""
+    heads = {tuple(b.ref.path[:b.ref.path.index("*")]) for b in c.bindings if b.ref is not None and "*" in b.ref.path}
+    return heads.pop() if len(heads) == 1 else None
+
+
+_NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[A-Za-z_][\w]*)+)\s*-?\}\}")
+
+
+def resolved_name(name: str, chart: ChartNode) -> str:
+    """A container name with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}` parts
+    filled in (the rest left as written)."""
+    def part(m: re.Match) -> str:
+        ref = m.group(1)
+        if ref == ".Chart.Name":
+            return chart.cmap.name
+        if ref == ".Release.Name":
+            return R.RELEASE
+        value = O.get(chart.eff, tuple(ref.split(".")[2:]))
+        return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else m.group(0)
+    return _NAME_PART.sub(part, name) if "{{" in name else name

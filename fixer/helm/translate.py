@@ -12,7 +12,7 @@ from __future__ import annotations
 from kfix import ops as O
 from kfix.helm.charts import ChartNode
 from kfix.helm.gates import owned_gate
-from kfix.helm.structure import LNode
+from kfix.helm.structure import UNKNOWN_VALUE, LNode
 from kfix.helm.synthetic import MISSING, Consumer, Source, SyntheticPods, field_data
 from kfix.helm.values import truthy
 
@@ -35,7 +35,7 @@ class Translator:
         prefixes: list[tuple] = []
         first_src: Source | None = None
         for op in ops:
-            res = self.translate_one(c, op, values)
+            res = self.translate_one(c, op, O.apply(values, vops) if vops else values)
             if isinstance(res, tuple) and len(res) == 2 and isinstance(res[0], str):
                 problems.append(res)
                 continue
@@ -105,10 +105,21 @@ class Translator:
                     f"automountServiceAccountToken ({shared})", where)
         if rest and rest[0] in src.omit:
             return (f"the chart drops {rest[0]} from {'.'.join(src.path)}", where)
+        preset = self.pods.preset_keys.get((c.chart.prefix, tuple(src.path)))
+        if preset is not None:
+            return (f"values key {'.'.join(map(str, src.path))} would also replace the resources preset "
+                    f"{'.'.join(preset)} ({O.get(values, preset)}) that another container renders", where)
         current = O.get(values, src.path)
-        if rest and current is not None and not isinstance(current, dict):
+        if src.fallback is not None and not truthy(current):
+            # the template writes its own defaults while the key is empty: the key gets them too
+            out = self.with_fallback(src, op, rest, values)
+            if out is None:
+                return (f"while {'.'.join(src.path)} is empty the template writes {src.fld} itself, with values "
+                        "kfix cannot work out, and setting the key would drop them", where)
+        elif rest and current is not None and not isinstance(current, dict):
             return (f"values key {'.'.join(src.path)} is not a mapping", where)
-        out: list[O.Op] = [O.with_path(op, tuple(src.path) + tuple(rest))]
+        else:
+            out = [O.with_path(op, tuple(src.path) + tuple(rest))]
         flip = None
         if src.gate and not truthy(O.get(values, src.gate)):
             if not src.gate_ok:
@@ -117,6 +128,17 @@ class Translator:
             flip = src.gate
             out.insert(0, O.Set(src.gate, True))
         return out, flip, prefix, src
+
+    @staticmethod
+    def with_fallback(src: Source, op: O.Op, rest: tuple, values: dict) -> list[O.Op] | None:
+        """The values key set to what the template writes without it, with ``op`` performed on that."""
+        present, base = field_data(src, values, would=True)
+        base = O.clone(base) if present and base is not None else {}
+        if not isinstance(base, dict) or UNKNOWN_VALUE in repr(base):
+            return None
+        holder = {"f": base}
+        O.apply_one(holder, O.with_path(op, ("f",) + tuple(rest)))
+        return [O.Set(tuple(src.path), holder["f"])]
 
     def sa_keys(self, chart: ChartNode) -> dict[tuple, str]:
         """Values keys that a ServiceAccount's automountServiceAccountToken reads (from discovery's notes)."""
