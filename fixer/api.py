@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from kfix.rules import Inventory, rules_for
+from kfix.rules import Finding, Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
@@ -23,11 +23,11 @@ from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
-from kfix.yaml.source import decode
+from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes", "read_stream",
-           "render_subset", "write_file", "write_plan", "collect_inventory"]
+           "render_subset", "write_file", "write_plan", "lean_plan", "collect_inventory"]
 
 
 @dataclass
@@ -82,6 +82,7 @@ class _RunState:
     inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
     patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     write: bool = False  # rewrite each changed file right after planning it
+    lean: bool = False  # keep of each plan only what the run's summary needs
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
 
@@ -120,7 +121,33 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
     plan.stamp = stamp
     if patch_note and plan.error is None:
         plan.note = patch_note
-    return write_plan(plan, state.roots) if state.write else plan
+    if state.write:
+        write_plan(plan, state.roots)
+    return lean_plan(plan) if state.lean else plan
+
+
+_STUBS: dict[tuple, Finding] = {}
+
+
+def lean_plan(plan: FilePlan) -> FilePlan:
+    """Let go of what only a file's own output needs (its texts, operations, messages and paths), keeping
+    what the run's summary and exit code read: whether it changed, its changes, each finding's rule,
+    status and fix, and a namespace finding's message (those are counted once per namespace). A run
+    over many files then holds little per file."""
+    plan.settled = plan.changed
+    if plan.source is not None:
+        plan.source = SourceText("", plan.source.bom)
+    plan.new_text, plan.parsed = None, None
+    for change in plan.changes:
+        change.ops, change.messages = [], []
+    for rep in plan.findings:
+        f = rep.finding
+        key = (f.rule, f.facet, f.fix, f.message if f.facet == "namespace" else "")
+        stub = _STUBS.get(key)
+        if stub is None:
+            stub = _STUBS[key] = Finding(f.rule, f.facet, key[3], f.fix, ())
+        rep.finding, rep.note = stub, ""
+    return plan
 
 
 def write_plan(plan: FilePlan, roots: tuple[str, ...] | None = None) -> FilePlan:
@@ -167,7 +194,8 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
-               max_file_size: int = DEFAULT_MAX_FILE_SIZE, ignore_files: bool = True) -> RunResult:
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
+               ignore_files: bool = True) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -176,6 +204,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     cannot be written gets the error on its plan and is left as it was. Nothing is written outside
     ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
     Files are read one at a time (twice when they hold objects other files need to know about).
+    ``lean``: keep of each plan only what the run's summary needs (``lean_plan``), for runs over many files.
     ``ignore_files``: folders are walked without what git ignores.
     """
     roots = resolved_roots(list(paths) + list(values_files))
@@ -191,7 +220,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write, roots=roots, max_size=max_file_size)
+        state = _RunState(options, Inventory(), write=write, lean=lean, roots=roots, max_size=max_file_size)
         _unit_facts(state, candidates, paths)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
@@ -212,14 +241,16 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
                 for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-                    result.plans.append(plan)
+                    result.plans.append(lean_plan(plan) if lean else plan)  # share the stubs again
                     if progress:
                         progress(i + 1, len(candidates))
     finally:
         if collecting:
             gc.enable()
     for plan in chart_plans:
-        result.plans.append(write_plan(plan, roots) if write else plan)
+        if write:
+            write_plan(plan, roots)
+        result.plans.append(lean_plan(plan) if lean else plan)
     return result
 
 

@@ -160,6 +160,9 @@ def test_kustomize_patches_are_not_hardened_their_base_is(kustomize_tree: Path) 
     findings = json.loads(out)["findings"]
     patch = [f for f in findings if f["file"].endswith("debug-patch.yaml")]
     assert [(f["rule"], f["status"]) for f in patch] == [("no-privileged", "unsafe")], patch
+    json_patch = [f for f in findings if f["file"].endswith("json-patch.yaml")]
+    assert [(f["rule"], f["status"], f["line"]) for f in json_patch] == [("no-privilege-escalation", "report", 6)]
+    assert "allowPrivilegeEscalation to true, weakening its base" in json_patch[0]["message"]
     default_sa = [f for f in findings if f["rule"] == "no-service-account-token" and f["file"].endswith("deployment.yaml")]
     assert {f["status"] for f in default_sa} == {"report"} and len(default_sa) == 2, default_sa
 
@@ -176,3 +179,16 @@ def test_a_named_base_file_sees_the_overlays_binding(kustomize_tree: Path) -> No
     whole = _plan(kustomize_tree, ["."])
     alone = _plan(kustomize_tree, ["base/deployment.yaml"])
     assert _decisions(alone, "base/deployment.yaml") == _decisions(whole, "base/deployment.yaml")
+
+
+def test_weak_values_a_json_patch_can_write() -> None:
+    from kfix.rules.weak_values import weakening_fields
+
+    sc = ("spec", "template", "spec", "containers", "0", "securityContext")
+    got = weakening_fields(sc, {"privileged": True, "runAsUser": 0, "runAsNonRoot": True, "readOnlyRootFilesystem": 1,
+                                "capabilities": {"add": ["NET_ADMIN", "NET_BIND_SERVICE"]},
+                                "seccompProfile": {"type": "Unconfined"}})
+    assert [(p[-1], field) for p, field, _ in got] == [("privileged", "privileged"), ("runAsUser", "runAsUser"),
+                                                      ("0", "capabilities.add"), ("type", "seccompProfile")]
+    assert weakening_fields(("spec", "hostNetwork"), 1) == [] and weakening_fields(("x", "runAsUser"), False) == []
+    assert weakening_fields(sc + ("capabilities", "add", "-"), "SYS_ADMIN")

@@ -23,7 +23,7 @@ class Fix(str, Enum):
     REPORT = "report-only"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing wrong with one pod or container (``facet`` names which part of the rule)."""
 
@@ -157,13 +157,24 @@ class Rule:
     def finding(self, facet: str, message: str, fix: Fix, path: tuple, container: Container | None = None,
                 ops: Iterable[Op] = ()) -> Finding:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
-                       tuple(ops), frozenset(self.checks.get(facet, ())))
-
+                       tuple(ops), _checks_of(self, facet))
 
     @staticmethod
     def with_checks(finding: Finding, *checks: str) -> Finding:
         """The finding, matching these further check ids (ids that name one value, such as a capability)."""
         return replace(finding, checks=finding.checks | frozenset(checks))
+
+
+_CHECKS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _checks_of(rule: Rule, facet: str) -> frozenset[str]:
+    """The other tools' check ids of a facet, one shared set per rule and facet (findings are many)."""
+    key = (rule.id, facet)
+    found = _CHECKS.get(key)
+    if found is None:
+        found = _CHECKS[key] = frozenset(rule.checks.get(facet, ()))
+    return found
 
 
 def sc_path(owner_path: tuple) -> tuple:

@@ -99,7 +99,7 @@ class Run:
         try:
             for cfg, options, excludes, group in self.groups:
                 part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs,
-                                  progress=show, values_files=self.values_files, write=write,
+                                  progress=show, values_files=self.values_files, write=write, lean=write,
                                   max_file_size=cfg.max_file_size, ignore_files=self.ignore_files)
                 result.plans.extend(part.plans)
         except ConfigError as exc:
