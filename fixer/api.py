@@ -194,7 +194,8 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
-               max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False) -> RunResult:
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
+               ignore_files: bool = True) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -204,9 +205,10 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
     Files are read one at a time (twice when they hold objects other files need to know about).
     ``lean``: keep of each plan only what the run's summary needs (``lean_plan``), for runs over many files.
+    ``ignore_files``: folders are walked without what git ignores.
     """
     roots = resolved_roots(list(paths) + list(values_files))
-    candidates = discover(paths, excludes, roots)
+    candidates = discover(paths, excludes, roots, ignore_files)
     if write:  # temporary files an interrupted earlier run left where this one writes
         remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
                                 for c in candidates if not c.error)

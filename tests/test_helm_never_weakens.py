@@ -92,6 +92,9 @@ def test_ingress_nginx_controller_keeps_its_user_capabilities_and_seccomp(tmp_pa
     if options.unsafe_fixes:  # the one unsafe override: the chart's readOnlyRootFilesystem: false
         assert new == {**old, "readOnlyRootFilesystem": True}
         assert yaml.safe_load(plans[0].new_text)["controller"]["containerSecurityContext"] == new
+        # its writable /tmp goes through `extraVolumes`, which renders under `if (or ... extraVolumes ...)`
+        assert {"name": "kfix-tmp", "mountPath": "/tmp"} in container(after[controller], "controller")["volumeMounts"]
+        assert {"name": "kfix-tmp", "emptyDir": {}} in after[controller]["volumes"]
     else:
         assert new == old
     for name, spec in before.items():

@@ -121,7 +121,7 @@ def render_before(chart_dir: os.PathLike, files: list[ValuesFile],
     if wanted is False:
         return None, "rendering not requested"
     if not R.available():
-        return None, "helm-python-sdk is not installed (pip install 'kfix[helm]'); planned from the templates only"
+        return None, "helm-python-sdk is not installed (pip install 'kfix-harden[helm]'); planned from the templates only"
     user = merge_user([f.data for f in files[1:]])
     try:
         first = R.render(chart_dir, user)

@@ -3,7 +3,7 @@
 Used to learn facts the values cannot tell (volumes, service accounts and their role bindings) and
 to prove a values edit: render before and after, check that only security fields changed, and run
 kfix's own rules on the rendered pods. Everything here is optional: without ``helm_python`` (the
-``kfix[helm]`` extra) kfix plans values edits from the templates alone.
+``kfix-harden[helm]`` extra) kfix plans values edits from the templates alone.
 """
 
 from __future__ import annotations

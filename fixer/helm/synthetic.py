@@ -218,7 +218,8 @@ class SyntheticPods:
             if isinstance(owner, dict) and owner.get(list_path[-1]) is None:
                 owner[list_path[-1]] = []
         name = workload.site.name if workload is not None else pod.template
-        label = f"{pod.kind} {pod.template}"
+        kind = workload.site.kind if workload is not None else resolved_name(pod.kind, chart)
+        label = f"{kind} {pod.template}"
         return Consumer(chart, pod, label, name, facts, sources, lists, containers, workload, rendered_paths)
 
     @staticmethod
@@ -405,12 +406,13 @@ def ranged_list(c: ContainerTemplate) -> tuple | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-_NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[A-Za-z_][\w]*)+)\s*-?\}\}")
+_NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[A-Za-z_][\w]*)+)"
+                        r"(?:\s*\|\s*default\s+\"([^\"{}]*)\")?\s*-?\}\}")
 
 
 def resolved_name(name: str, chart: ChartNode) -> str:
-    """A container name with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}` parts
-    filled in (the rest left as written)."""
+    """A container name (or kind) with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}`
+    parts (`| default "y"` too) filled in; the rest left as written."""
     def part(m: re.Match) -> str:
         ref = m.group(1)
         if ref == ".Chart.Name":
@@ -418,5 +420,7 @@ def resolved_name(name: str, chart: ChartNode) -> str:
         if ref == ".Release.Name":
             return R.RELEASE
         value = O.get(chart.eff, tuple(ref.split(".")[2:]))
+        if m.group(2) is not None and not truthy(value):
+            return m.group(2)
         return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else m.group(0)
     return _NAME_PART.sub(part, name) if "{{" in name else name
