@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from kfix.rules import Inventory, rules_for
+from kfix.rules import Finding, Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
@@ -23,11 +23,11 @@ from kfix.files import PYTHON_SUFFIXES, Candidate, discover
 from kfix.inventory import collect_inventory
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
-from kfix.yaml.source import decode
+from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes", "read_stream",
-           "render_subset", "write_file", "write_plan", "collect_inventory"]
+           "render_subset", "write_file", "write_plan", "lean_plan", "collect_inventory"]
 
 
 @dataclass
@@ -66,18 +66,23 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
     rules = rules_for(chosen_profile, list(select), list(ignore))
     if not rules:
         raise ConfigError("no rules selected")
+    config_dir = os.path.dirname(os.path.abspath(config.source)) if config.source and \
+        os.path.exists(config.source) else None
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-                   config.settings, config.custom_resources)
+                   config.settings, config.custom_resources, config_dir=config_dir)
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
 @dataclass
 class _RunState:
-    """What every file's planning shares: options, the run's inventory, contents read (and parsed) once."""
+    """What every file's planning shares: options, the inventory of each file's deployment unit, output roots."""
 
     options: Options
     inventory: Inventory
+    inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
+    patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     write: bool = False  # rewrite each changed file right after planning it
+    lean: bool = False  # keep of each plan only what the run's summary needs
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
 
@@ -110,9 +115,39 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         raw, stamp = read_input(cand.path, state.max_size)
     except InputError as exc:
         return FilePlan(cand.path, error=exc.located(cand.path))
-    plan = _plan_safely(cand.path, raw, state.options, state.inventory)
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory))
     plan.stamp = stamp
-    return write_plan(plan, state.roots) if state.write else plan
+    if patch_note and plan.error is None:
+        plan.note = patch_note
+    if state.write:
+        write_plan(plan, state.roots)
+    return lean_plan(plan) if state.lean else plan
+
+
+_STUBS: dict[tuple, Finding] = {}
+
+
+def lean_plan(plan: FilePlan) -> FilePlan:
+    """Let go of what only a file's own output needs (its texts, operations, messages and paths), keeping
+    what the run's summary and exit code read: whether it changed, its changes, each finding's rule,
+    status and fix, and a namespace finding's message (those are counted once per namespace). A run
+    over many files then holds little per file."""
+    plan.settled = plan.changed
+    if plan.source is not None:
+        plan.source = SourceText("", plan.source.bom)
+    plan.new_text, plan.parsed = None, None
+    for change in plan.changes:
+        change.ops, change.messages = [], []
+    for rep in plan.findings:
+        f = rep.finding
+        key = (f.rule, f.facet, f.fix, f.message if f.facet == "namespace" else "")
+        stub = _STUBS.get(key)
+        if stub is None:
+            stub = _STUBS[key] = Finding(f.rule, f.facet, key[3], f.fix, ())
+        rep.finding, rep.note = stub, ""
+    return plan
 
 
 def write_plan(plan: FilePlan, roots: tuple[str, ...] | None = None) -> FilePlan:
@@ -159,7 +194,8 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
 def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (), jobs: int = 0,
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
-               max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> RunResult:
+               max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
+               ignore_files: bool = True) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -168,9 +204,11 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     cannot be written gets the error on its plan and is left as it was. Nothing is written outside
     ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
     Files are read one at a time (twice when they hold objects other files need to know about).
+    ``lean``: keep of each plan only what the run's summary needs (``lean_plan``), for runs over many files.
+    ``ignore_files``: folders are walked without what git ignores.
     """
     roots = resolved_roots(list(paths) + list(values_files))
-    candidates = discover(paths, excludes, roots)
+    candidates = discover(paths, excludes, roots, ignore_files)
     if write:  # temporary files an interrupted earlier run left where this one writes
         remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
                                 for c in candidates if not c.error)
@@ -182,8 +220,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write, roots=roots, max_size=max_file_size)
-        state.inventory = collect_inventory(_readable(candidates, max_file_size))
+        state = _RunState(options, Inventory(), write=write, lean=lean, roots=roots, max_size=max_file_size)
+        _unit_facts(state, candidates, paths)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
@@ -203,25 +241,57 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
                 for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-                    result.plans.append(plan)
+                    result.plans.append(lean_plan(plan) if lean else plan)  # share the stubs again
                     if progress:
                         progress(i + 1, len(candidates))
     finally:
         if collecting:
             gc.enable()
     for plan in chart_plans:
-        result.plans.append(write_plan(plan, roots) if write else plan)
+        if write:
+            write_plan(plan, roots)
+        result.plans.append(lean_plan(plan) if lean else plan)
     return result
 
 
-def _readable(candidates: list[Candidate], max_size: int):
-    """(path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
-    for cand in candidates:
-        if not cand.error and not cand.note and not cand.path.endswith(PYTHON_SUFFIXES):  # no YAML facts in code
-            try:
-                yield cand.path, read_input(cand.path, max_size)[0]
-            except InputError:
-                continue
+def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
+    """Each file's cross-file facts, from the YAML files of its deployment unit (read from disk whether or
+    not they were named), and the notes of the Kustomize patches among the files."""
+    from kfix.units import find_units
+
+    named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
+    units = find_units(sorted(named), args, state.options.config_dir)
+    by_unit: dict[int, Inventory] = {}
+    for absolute, path in named.items():
+        unit = units.of.get(absolute)
+        if unit is None:
+            continue
+        inventory = by_unit.get(id(unit))
+        if inventory is None:
+            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
+            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
+            inventory.unit = unit.name
+        state.inventories[path] = inventory
+        patch = units.patches.get(absolute)
+        if patch is not None:
+            bases = ", ".join(_shown(b) for b in patch.bases) or "its base"
+            state.patches[path] = (f"Kustomize patch ({_shown(patch.kustomization)}) over {bases}: not hardened itself "
+                                   "(the base is); only values it sets that weaken the base are findings")
+
+
+def _shown(path: str) -> str:
+    """A path as reports show it: relative to the working folder when under it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _readable(sources: Iterable[tuple[str, str]], max_size: int):
+    """(shown path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
+    for shown, path in sources:
+        try:
+            yield shown, read_input(path, max_size)[0]
+        except InputError:
+            continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,30 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
+def config_start(target: str) -> Path:
+    """Where the search for a target's configuration starts: the folder itself, or a file's folder."""
+    path = Path(target).absolute()
+    return path if path.is_dir() else path.parent
+
+
+def config_for_paths(paths: list[str], explicit: str | None = None) -> list[tuple[Path | None, Config, list[str]]]:
+    """The paths of a run grouped by the configuration that applies to them, in the order given.
+
+    Like ruff, the configuration is found upward from each target (a folder, or a file's folder), not from
+    the working directory; ``explicit`` (``--config``) applies to every path. Stdin ('-') and no paths
+    search from the working directory. Each entry: (configuration file or None, its Config, paths).
+    """
+    if explicit:
+        return [(Path(explicit), load_config(explicit), list(paths))]
+    groups: dict[Path | None, tuple[Config, list[str]]] = {}
+    for target in paths or ["-"]:
+        found = find_config(Path.cwd().resolve() if target == "-" else config_start(target).resolve())
+        if found not in groups:
+            groups[found] = (load_config(str(found)) if found else Config(), [])
+        groups[found][1].append(target)
+    return [(found, cfg, group) for found, (cfg, group) in groups.items()]
+
+
 def load_config(path: str | None = None, start: Path | None = None) -> Config:
     """Read the configuration file (explicit, or found upward from ``start``); defaults when none."""
     found = Path(path) if path else find_config((start or Path.cwd()).resolve())
@@ -67,7 +90,10 @@ def load_config(path: str | None = None, start: Path | None = None) -> Config:
             raw = yaml.safe_load(text) or {}
     except Exception as exc:
         raise ConfigError(f"{found}: invalid configuration: {str(exc).splitlines()[0]}") from None
-    return parse_config(raw, str(found))
+    try:
+        return parse_config(raw, str(found))
+    except (TypeError, ValueError, AttributeError) as exc:  # a malformed value the checks above did not expect
+        raise ConfigError(f"{found}: invalid configuration: {type(exc).__name__}: {exc}") from None
 
 
 def _list(raw: dict, key: str, where: str) -> tuple[str, ...]:
@@ -160,7 +186,3 @@ def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:
     bad = [i for i in ids if i not in BY_ID]
     if bad:
         raise ConfigError(f"{where}: unknown rule(s): {', '.join(bad)} (see 'kfix rules')")
-
-
-def env_no_color() -> bool:
-    return "NO_COLOR" in os.environ

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfix.fileio import inside, is_temp_name
+from kfix.gitignore import GitIgnore
 
 YAML_SUFFIXES = (".yaml", ".yml")
 PYTHON_SUFFIXES = (".py",)  # planned by the Python-source backend (kfix.python)
@@ -43,13 +44,17 @@ def _excluded(path: str, excludes: tuple[str, ...]) -> bool:
                fnmatch.fnmatch(norm, f"*/{g}/*") for g in excludes)
 
 
-def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str, ...] | None = None) -> list[Candidate]:
+def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str, ...] | None = None,
+             ignore_files: bool = True) -> list[Candidate]:
     """Files to process in a stable order; explicit file arguments are taken whatever their suffix.
 
     A file named twice (or reached through a second name) is processed once. ``roots``: the resolved
     paths of the run; a symbolic link found in a folder that resolves outside them is reported, not
-    followed. kfix's own temporary files are never input.
+    followed. kfix's own temporary files are never input. ``ignore_files``: while walking folders, pass
+    over what git ignores (``.gitignore``, ``.git/info/exclude``); a file named on the command line is
+    always read.
     """
+    gitignore = GitIgnore() if ignore_files else None
     out: list[Candidate] = []
     seen: set[str] = set()
 
@@ -70,12 +75,13 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), roots: tuple[str,
                     dirnames[:] = []
                     continue
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
-                                     and not _excluded(os.path.join(dirpath, d), excludes))
+                                     and not _excluded(os.path.join(dirpath, d), excludes)
+                                     and not (gitignore and gitignore.ignored(os.path.join(dirpath, d), True)))
                 for name in sorted(filenames):
                     if not name.endswith(YAML_SUFFIXES + PYTHON_SUFFIXES) or is_temp_name(name):
                         continue
                     full = os.path.join(dirpath, name)
-                    if _excluded(full, excludes):
+                    if _excluded(full, excludes) or (gitignore and gitignore.ignored(full)):
                         continue
                     add(_candidate(full, roots))
         elif os.path.exists(arg) or os.path.islink(arg):

@@ -13,7 +13,7 @@ from typing import Any, Union
 Path = tuple  # of str (mapping keys) and int (sequence indexes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Set:
     """Set ``path`` to ``value``, creating missing parent mappings; replaces an existing value."""
 
@@ -21,7 +21,7 @@ class Set:
     value: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Append:
     """Append ``value`` to the list at ``path`` (created when missing).
 
@@ -34,14 +34,14 @@ class Append:
     unique_key: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delete:
     """Remove the mapping key at ``path``."""
 
     path: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Discard:
     """Remove every item equal to ``value`` from the list at ``path``."""
 

@@ -8,16 +8,17 @@ the bot write only text that re-parses to exactly the intended data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from yaml.nodes import MappingNode, SequenceNode
 
 from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
 from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.weak_values import patch_finding, weakening_fields
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
-from kfix.yaml.loader import Document, ends_in_open_block_scalar, load_data, parse
+from kfix.yaml.loader import Document, ends_in_open_block_scalar, iter_documents, parse
 from kfix.yaml.source import SourceText, decode, other_line_break
 from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
 from kfix.yaml.editor import Editor, apply_splices
@@ -32,9 +33,11 @@ class Options:
     unsafe_fixes: bool = False
     settings: Settings = field(default_factory=Settings)
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
+    config_dir: str | None = None  # folder of the configuration file (a repository root without git)
+    overlay: bool = False  # a Kustomize patch: only values it sets that weaken its base (unsafe findings)
 
 
-@dataclass
+@dataclass(slots=True)
 class Reported:
     """A finding with where it is and what became of it.
 
@@ -55,7 +58,7 @@ class Reported:
         return self.finding.rule
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One rule applied to one pod or container; ``ops`` are performed together or not at all."""
 
@@ -85,8 +88,12 @@ class FilePlan:
     parsed: list[Document] | None = field(default=None, repr=False, compare=False)  # for render_subset only
     stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
+    settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
+
     @property
     def changed(self) -> bool:
+        if self.settled is not None:
+            return self.settled
         return self.new_text is not None and self.source is not None and self.new_text != self.source.text
 
 
@@ -100,56 +107,113 @@ def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
         if not text.strip():
             raise InputError("empty file", 1)
         try:
-            if docs is None:
-                docs = parse(text)
+            _plan_docs(plan, text, iter_documents(text) if docs is None else docs, options, inventory)
         except InputError as exc:
             if "{{" in text and exc.message.startswith("invalid YAML"):
                 raise InputError("Helm template syntax ({{ }}) in a plain YAML file; point kfix at the chart "
                                  "directory instead", text.count("\n", 0, text.index("{{")) + 1) from None
             raise
-        _plan_docs(plan, text, docs, options, inventory)
     except InputError as exc:
         plan.error = exc.located(path)
     except VerificationError as exc:
         # a layout the editor cannot keep is a refusal with its reason; anything else is a kfix bug
-        known = (ends_in_open_block_scalar(docs or [], plan.source.text) or other_line_break(plan.source.text)
-                 if plan.source is not None else None)
+        text = plan.source.text if plan.source is not None else ""
+        known = ends_in_open_block_scalar(_documents_or_none(text), text) or other_line_break(text)
         plan.error = known.located(path) if known is not None else \
             InputError(f"internal check failed, file not written: {exc.message}", exc.line, path)
+    if plan.error is not None:  # a file refused part-way (a bad document after good ones): nothing of it counts
+        plan.findings, plan.changes, plan.new_text = [], [], None
     return plan
 
 
-def _plan_docs(plan: FilePlan, text: str, docs: list[Document], options: Options, inventory: Inventory) -> None:
+def _documents_or_none(text: str) -> list[Document]:
+    try:
+        return parse(text)
+    except InputError:
+        return []
+
+
+def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Options, inventory: Inventory) -> None:
+    """Plan one document at a time: once its splices and intended data are known, its nodes can go
+    (``docs`` may be a generator), so memory follows the largest document rather than the file."""
+    splices: list = []
+    expected: list = []  # per document, the data (or for a large file its fingerprint) it must re-parse to
+    keep = fingerprint if len(text) >= FINGERPRINT_FROM else None
     for doc in docs:
+        expected.append(keep(doc.data) if keep else doc.data)
+        if options.overlay and isinstance(doc.data, list):
+            _json_patch_findings(plan, doc)
+            continue
         sites = list(pod_sites(doc.data, options.custom_resources))
         if not sites:
             if isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data:
                 plan.kubernetes = True
             continue
         plan.kubernetes = True
+        first_change, first_finding = len(plan.changes), len(plan.findings)
         working = O.clone(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
-    plan.changes = _merge_shared(plan, text, docs)
-    plan.changes, edits = _editable(plan, text, docs)
+        del working
+        if len(plan.changes) == first_change:
+            continue
+        own = {doc.index: doc}
+        findings = plan.findings[first_finding:]
+        changes = _merged(plan.changes[first_change:], findings, text, own)
+        changes, edits = _editable_changes(changes, findings, text, own)
+        plan.changes[first_change:] = changes
+        if doc.index in edits:
+            doc_splices, intended = edits[doc.index]
+            expected[-1] = keep(intended) if keep else intended
+            splices.extend(doc_splices)
     if plan.changes:
-        plan.new_text = _finish(text, docs, edits)
+        splices.sort(key=lambda s: (s[0], s[1]))
+        plan.new_text = apply_splices(text, splices)
+        verify(plan.new_text, expected, keep)
+
+
+FINGERPRINT_FROM = 1 << 20  # characters: from this size on, a file keeps fingerprints of its intended data
+
+
+def fingerprint(data: Any) -> int:
+    """A hash of plain data that is equal for equal data (mapping order aside), so a large file need not
+    keep every document's data until its rewrite is verified."""
+    return hash(_canonical(data))
+
+
+def _canonical(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return frozenset((_canonical(k), _canonical(v)) for k, v in value.items())
+    if kind is list:
+        return ("list", tuple(_canonical(v) for v in value))
+    if kind is float:
+        return ("float", repr(value))  # NaN: equal by spelling, as == is for the same object
+    try:
+        hash(value)
+    except TypeError:  # a set, or another unhashable value a tag may give
+        return (kind.__name__, repr(value))
+    return (kind.__name__, value)
 
 
 def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
                inventory: Inventory) -> None:
     annotations: dict = {}
+    labels: dict = {}
     for meta_path in (site.object_path + ("metadata",), site.meta_path):
-        ann = O.get(doc.data, meta_path + ("annotations",))
-        if isinstance(ann, dict):
-            annotations.update(ann)
-    exempt = exempt_ids(annotations)
+        for key, into in (("annotations", annotations), ("labels", labels)):
+            found = O.get(doc.data, meta_path + (key,))
+            if isinstance(found, dict):
+                into.update(found)
+    exempt = exempt_ids(annotations, labels)
     pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
     for rule in options.rules:
         for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
+            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working, finding.ops)):
+                continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
@@ -184,6 +248,29 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
     plan.changes.extend(changes.values())
 
 
+def _json_patch_findings(plan: FilePlan, doc: Document) -> None:
+    """A JSON 6902 patch (a list of operations) that writes weak values over its base: report-only findings
+    on the operations (what the base ends up with depends on the base, which is where kfix hardens)."""
+    for i, op in enumerate(doc.data):
+        if not (isinstance(op, dict) and op.get("op") in ("add", "replace") and isinstance(op.get("path"), str)
+                and "value" in op):
+            continue
+        steps = tuple(part.replace("~1", "/").replace("~0", "~") for part in op["path"].strip("/").split("/"))
+        for field_path, field_name, value in weakening_fields(steps, op["value"]):
+            finding = patch_finding("/".join(field_path), field_name, value, (i, "value"))
+            plan.findings.append(Reported(finding, plan.path, _line_of(doc, (i, "value")), f"JSON patch operation {i + 1}",
+                                          "report"))
+            plan.kubernetes = True
+
+
+_MISSING = object()
+
+
+def _overrides(data: Any, ops: tuple) -> bool:
+    """Do the operations change a value that is there (rather than add one that is missing)?"""
+    return any(O.get(data, op.path, _MISSING) is not _MISSING for op in ops if not isinstance(op, O.Append))
+
+
 def _line_of(doc: Document, path: tuple) -> int:
     """Line of the deepest existing node on ``path`` (1-based); lookups are cached per document."""
     cache = doc.lines
@@ -206,11 +293,15 @@ def _line_of(doc: Document, path: tuple) -> int:
 
 def _merge_shared(plan: FilePlan, text: str, docs: list[Document]) -> list[Change]:
     """Changes whose edits land on the same anchored node can only be made together: merge them."""
+    return _merged(plan.changes, plan.findings, text, {d.index: d for d in docs})
+
+
+def _merged(changes: list[Change], findings: list[Reported], text: str, docs: dict[int, Document]) -> list[Change]:
     out: list[Change] = []
     owner: dict[tuple[int, int], Change] = {}  # (document, anchored node) -> the change that edits it
     renamed: dict[str, str] = {}
-    editors = {d.index: Editor(text, d) for d in docs if d.shared}
-    for change in plan.changes:
+    editors = {i: Editor(text, d) for i, d in docs.items() if d.shared}
+    for change in changes:
         editor = editors.get(change.doc)
         anchors = editor.shared_nodes(change.ops) if editor else set()
         target = next((owner[(change.doc, a)] for a in anchors if (change.doc, a) in owner), None)
@@ -227,9 +318,10 @@ def _merge_shared(plan: FilePlan, text: str, docs: list[Document]) -> list[Chang
             renamed[change.id] = target.id
         for a in anchors:
             owner.setdefault((change.doc, a), target)
-    for rep in plan.findings:
-        if rep.change_id in renamed:
-            rep.change_id = renamed[rep.change_id]
+    if renamed:
+        for rep in findings:
+            if rep.change_id in renamed:
+                rep.change_id = renamed[rep.change_id]
     return out
 
 
@@ -238,8 +330,13 @@ def _editable(plan: FilePlan, text: str, docs: list[Document]) -> tuple[list[Cha
 
     Returns the kept changes and, per document, the splices and expected data for all of them.
     """
+    return _editable_changes(plan.changes, plan.findings, text, {d.index: d for d in docs})
+
+
+def _editable_changes(changes_in: list[Change], findings: list[Reported], text: str,
+                      docs: dict[int, Document]) -> tuple[list[Change], dict]:
     by_doc: dict[int, list[Change]] = {}
-    for change in plan.changes:
+    for change in changes_in:
         by_doc.setdefault(change.doc, []).append(change)
     keep: list[Change] = []
     edits: dict[int, tuple[list, Any]] = {}
@@ -257,15 +354,15 @@ def _editable(plan: FilePlan, text: str, docs: list[Document]) -> tuple[list[Cha
                 edits[index] = editor.edit([op for c in good + [change] for op in c.ops])
                 good.append(change)
             except EditUnsupported as exc:
-                _mark_unfixable(plan, change, exc)
+                _mark_unfixable(findings, change, exc)
         if not good:
             edits.pop(index, None)
         keep.extend(good)
     return keep, edits
 
 
-def _mark_unfixable(plan: FilePlan, change: Change, exc: EditUnsupported) -> None:
-    for rep in plan.findings:
+def _mark_unfixable(findings: list[Reported], change: Change, exc: EditUnsupported) -> None:
+    for rep in findings:
         if rep.change_id == change.id:
             rep.status, rep.change_id = "unfixable", None
             rep.note = f"cannot be edited safely: {exc.message}" + (f" (line {exc.line})" if exc.line else "")
@@ -292,21 +389,35 @@ def _finish(text: str, docs: list[Document], edits: dict[int, tuple[list, Any]])
     return new_text
 
 
-def verify(new_text: str, expected: list[Any]) -> None:
-    """Re-parse the rewrite and compare with the intended data; a mismatch is never written."""
+def verify(new_text: str, expected: list[Any], keep: Callable[[Any], Any] | None = None) -> None:
+    """Re-parse the rewrite and compare with the intended data (``keep``: the form ``expected`` holds it
+    in, e.g. ``fingerprint``); a mismatch is never written. One document at a time: the rewrite's nodes
+    are never all alive at once."""
+    count = 0
     try:
-        actual = load_data(new_text)
+        for doc in iter_documents(new_text, find_shared=False):
+            actual = keep(doc.data) if keep else doc.data
+            if doc.index >= len(expected) or actual != expected[doc.index]:
+                if keep is not None:
+                    raise VerificationError(f"rewrite differs from the intended data in document {doc.index + 1}",
+                                            doc.line)
+                want = expected[doc.index] if doc.index < len(expected) else None
+                raise VerificationError(explain_mismatch(want, doc.data, doc.index), doc.line)
+            count += 1
     except InputError as exc:
         raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.line) from None
-    if actual != expected:
-        raise VerificationError(explain_mismatch(expected, actual))
+    if count != len(expected):
+        raise VerificationError(f"rewrite differs from the intended data: {count} documents instead of "
+                                f"{len(expected)}")
 
 
-def explain_mismatch(expected: Any, actual: Any) -> str:
+def explain_mismatch(expected: Any, actual: Any, index: int = 0) -> str:
+    """What differs, with paths as ``root[<document>][...]``."""
     try:
         from deepdiff import DeepDiff
 
-        return "rewrite differs from the intended data: " + str(DeepDiff(expected, actual, verbose_level=2))[:500]
+        return "rewrite differs from the intended data: " + \
+            str(DeepDiff([expected], [actual], verbose_level=2)).replace("root[0]", f"root[{index}]")[:500]
     except Exception:  # pragma: no cover - deepdiff is a dependency; keep the message useful anyway
         return "rewrite differs from the intended data"
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
+from pathlib import Path
 from urllib.parse import quote
 
 from kfix.rules import RULES
+from kfix.rules.docs import describe
 
 from kfix import __version__
 from kfix.diffs import display_path
+from kfix.gitignore import work_tree_root
 from kfix.planner import Reported
 
 STATUS_TEXT = {"fix": "fixable", "unsafe": "unsafe fix available", "report": "report only",
@@ -49,42 +53,102 @@ def fingerprint(rep: Reported, occurrence: int = 0) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def artifact_uri(path: str) -> str:
-    """The relative URI reference SARIF wants: the display path, percent-encoded (spaces, '#', '%', non-ASCII)."""
-    return quote(display_path(path), safe="/")
+HELP_URI = "https://github.com/kfix-dev/kfix#rules"
 
 
-def as_sarif(findings: list[Reported]) -> str:
-    rules = [{"id": r.id, "name": "".join(p.capitalize() for p in r.id.split("-")),
-              "shortDescription": {"text": r.summary},
-              "fullDescription": {"text": f"{r.summary}. Safe fix: {r.safe_fix or '-'}. "
-                                          f"Unsafe fix: {r.unsafe_fix or '-'}."},
-              "defaultConfiguration": {"level": "warning" if r.safe_fix or r.unsafe_fix else "note"},
-              "properties": {"profiles": list(r.profiles), "level": r.level}} for r in RULES]
+def sarif_root(paths: list[str]) -> str:
+    """The folder SARIF URIs are relative to: the git work tree of the first path given (so code scanning
+    can place results wherever in the repository kfix ran), else the working directory."""
+    for path in paths:
+        if path == "-":
+            continue
+        start = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        root = work_tree_root(start)
+        if root is not None:
+            return os.path.realpath(root)
+    return os.path.realpath(os.getcwd())
+
+
+def artifact_location(path: str, root: str) -> dict:
+    """Where a file is, for SARIF: a percent-encoded URI relative to ``root`` (base id %SRCROOT%), or an
+    absolute file URI for a file outside it."""
+    if path == "-":
+        return {"uri": "stdin"}
+    full = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
+    rel = os.path.relpath(full, root)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return {"uri": Path(full).as_uri()}
+    return {"uri": quote(rel.replace(os.sep, "/"), safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _rule_help(rule) -> tuple[str, str]:
+    """A rule's help as plain text and as Markdown (GitHub shows the Markdown beside an alert)."""
+    d = describe(rule)
+    fixes = [f"Safe fix: {d['safe_fix']}." if d["safe_fix"] else "No safe fix.",
+             f"Unsafe fix (with --unsafe-fixes): {d['unsafe_fix']}." if d["unsafe_fix"] else "No unsafe fix."]
+    if d["report_only"]:
+        fixes = ["Report only: kfix does not change this; fix it by hand."]
+    tools = "; ".join(f"{tool}: {', '.join(ids)}" for tool, ids in d["other_tools"].items())
+    text = "\n\n".join(filter(None, [
+        f"{rule.summary}.", f"Why: {d['why']}", " ".join(fixes), f"Sources: {d['seeds']}" if d["seeds"] else "",
+        f"Pod Security Standards: {d['pod_security_standards']}." if d["pod_security_standards"] else "",
+        f"Other tools: {tools}." if tools else "",
+        "Opt out: annotate the object or its pod template with "
+        f"kfix.dev/ignore: \"{rule.id}\" (see `kfix rule {rule.id}`)."]))
+    markdown = "\n\n".join(filter(None, [
+        f"**{rule.id}**: {rule.summary}.", f"**Why.** {d['why']}", " ".join(fixes),
+        f"**Sources.** {d['seeds']}" if d["seeds"] else "",
+        f"**Pod Security Standards:** {d['pod_security_standards']}." if d["pod_security_standards"] else "",
+        f"**Other tools:** {tools}." if tools else "",
+        f"**Opt out:** annotate the object or its pod template with `kfix.dev/ignore: \"{rule.id}\"`."]))
+    return text, markdown
+
+
+def _sarif_rule(rule) -> dict:
+    d = describe(rule)
+    text, markdown = _rule_help(rule)
+    return {"id": rule.id, "name": "".join(p.capitalize() for p in rule.id.split("-")),
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": f"{rule.summary}. {d['why']}"},
+            "help": {"text": text, "markdown": markdown}, "helpUri": HELP_URI,
+            "defaultConfiguration": {"level": "note" if d["report_only"] else "warning"},
+            "properties": {"security-severity": f"{d['security_severity']:.1f}", "tags": d["tags"],
+                           "precision": "very-high", "problem.severity": "recommendation" if d["report_only"]
+                           else "warning", "profiles": list(rule.profiles), "level": rule.level}}
+
+
+def as_sarif(findings: list[Reported], root: str | None = None) -> str:
+    """SARIF 2.1.0 for GitHub code scanning. URIs are relative to ``root`` (default: see ``sarif_root``),
+    named by ``originalUriBaseIds``; exempted findings are results with an in-source suppression."""
+    root = root or sarif_root(["."])
+    rules = [_sarif_rule(r) for r in RULES]
     index = {r.id: i for i, r in enumerate(RULES)}
     results = []
     seen: Counter = Counter()
     for rep in findings:
         f = rep.finding
-        if rep.status == "exempt":
-            continue
         base = fingerprint(rep)
         occurrence, seen[base] = seen[base], seen[base] + 1
-        results.append({
+        result = {
             "ruleId": f.rule, "ruleIndex": index[f.rule],
-            "level": "note" if rep.status == "report" else "warning",
+            "level": "note" if rep.status in ("report", "exempt") else "warning",
             "message": {"text": f"{rep.resource}{' container ' + f.container if f.container else ''}: {f.message}"
                                 + (f" ({rep.note})" if rep.note else "")},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": artifact_uri(rep.file), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": artifact_location(rep.file, root),
                 "region": {"startLine": rep.line}}}],
             "partialFingerprints": {"kfixFinding/v1": fingerprint(rep, occurrence)},
             "properties": {"fix": f.fix.value, "status": rep.status, "resource": rep.resource,
                            "container": f.container, "facet": f.facet, "checks": sorted(f.checks)},
-        })
+        }
+        if rep.status == "exempt":
+            result["suppressions"] = [{"kind": "inSource", "status": "accepted",
+                                       "justification": rep.note or "exempted by an annotation"}]
+        results.append(result)
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
            "runs": [{"tool": {"driver": {"name": "kfix", "version": __version__, "semanticVersion": __version__,
                                          "informationUri": "https://github.com/kfix-dev/kfix", "rules": rules}},
+                     "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(root).as_uri().rstrip("/") + "/"}},
                      "results": results}]}
     return json.dumps(doc, indent=2) + "\n"
 
@@ -122,3 +186,38 @@ def rules_table() -> str:
                       r.safe_fix or "-", r.unsafe_fix or "-") for r in RULES]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n" for row in rows)
+
+
+def rules_json() -> str:
+    """Every rule as data: id, profiles, fixes, reasons, severity, other tools' ids."""
+    return json.dumps({"version": __version__, "rules": [describe(r) for r in RULES]}, indent=2) + "\n"
+
+
+def rule_text(rule) -> str:
+    """``kfix rule NAME``: what the rule checks, why, how it fixes, where it comes from, other tools' ids."""
+    d = describe(rule)
+    lines = [f"{rule.id}: {rule.summary}", "",
+             f"Checks:    {'each container' if rule.level == 'container' else 'each ' + rule.level}"
+             f" (profiles: {', '.join(rule.profiles)})"]
+    if d["report_only"]:
+        lines.append("Fix:       none (report only: fix it by hand)")
+    else:
+        lines.append(f"Safe fix:  {d['safe_fix'] or 'none'}")
+        lines.append(f"Unsafe fix (only with --unsafe-fixes): {d['unsafe_fix'] or 'none'}")
+    lines.append(f"Severity:  {d['security_severity']:.1f}"
+                 + (f"; Pod Security Standards: {d['pod_security_standards']}" if d["pod_security_standards"] else ""))
+    lines += ["", "Why:", *_wrap(d["why"])]
+    if d["seeds"]:
+        lines += ["", "Sources:", *_wrap(d["seeds"])]
+    if d["other_tools"]:
+        lines += ["", "Other tools:"] + [f"  {tool}: {', '.join(ids)}" for tool, ids in d["other_tools"].items()]
+    lines += ["", "Opt out:", *_wrap(f'metadata.annotations: {{kfix.dev/ignore: "{rule.id}"}} on the object or its '
+                                     "pod template (checkov, kube-linter and Polaris exemptions for the ids above "
+                                     "count too).")]
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, 100, initial_indent="  ", subsequent_indent="  ")

@@ -37,7 +37,7 @@ n - do not apply this change
 a - apply this change and all remaining changes in this file
 d - do not apply this change nor any remaining change in this file
 q - quit; write the changes accepted so far, leave the rest
-e - edit the proposed text of this file in $EDITOR (kept only if it still parses)
+e - edit the proposed text of this file in $VISUAL/$EDITOR (kept only if it still parses)
 ? - print help
 """
 _HELP_NO_EDITOR = "".join(line + "\n" for line in HELP.splitlines() if not line.startswith("e "))

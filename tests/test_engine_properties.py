@@ -232,6 +232,39 @@ def edit_zones(t: Text, root: Node, op: O.Op) -> tuple[set[int], set[int]]:
     return modify, remove
 
 
+def allow_pruned(expected: Any, original: Any, actual: Any, path: tuple = ()) -> tuple[Any, list[tuple]]:
+    """``expected`` without the collections the operations emptied (non-empty in ``original``, empty in
+    ``expected``) that ``actual`` dropped with their keys; and the paths of those."""
+    if isinstance(expected, dict) and isinstance(original, dict) and isinstance(actual, dict):
+        out, gone = dict(expected), []
+        for key in list(out):
+            if key in original:
+                below_actual = actual[key] if key in actual else ({} if isinstance(out[key], dict) else None)
+                out[key], below = allow_pruned(out[key], original[key], below_actual, path + (key,))
+                gone += below
+                if key not in actual and out[key] in ({}, []) and original[key] not in ({}, [], None):
+                    del out[key]
+                    gone.append(path + (key,))
+        return out, gone
+    if isinstance(expected, list) and isinstance(original, list) and isinstance(actual, list) and \
+            len(expected) == len(original) == len(actual):
+        out, gone = [], []
+        for i, (e, o, a) in enumerate(zip(expected, original, actual)):
+            item, below = allow_pruned(e, o, a, path + (i,))
+            out.append(item)
+            gone += below
+        return out, gone
+    return expected, []
+
+
+def pruned_zone(t: "Text", root: Node, path: tuple) -> tuple[set[int], set[int]]:
+    """Lines of a collection removed with its key, and its parent's key line (which may gain ``{}``)."""
+    chain = walk(root, path)
+    key, node = chain[-1]
+    modify = {t.line(chain[-2][0].start_mark.index)} if len(chain) > 2 and chain[-2][0] is not None else set()
+    return modify, t.lines(node, key)
+
+
 def check_untouched(old: str, new: str, zones: list[tuple[set[int], set[int]]]) -> None:
     modify = set().union(*(z[0] for z in zones)) if zones else set()
     remove = set().union(*(z[1] for z in zones)) if zones else set()
@@ -442,12 +475,17 @@ def run_pipeline_properties(mf: ManifestFile, unsafe: bool, paths: str = "one") 
     by_doc = ops_by_doc(plan)
     # property 1
     expected = [O.apply(d.data, by_doc[d.index]) if d.index in by_doc else d.data for d in docs]
-    assert_same_data(load_data(new), expected, old, new)
+    actual = load_data(new)
+    pruned: dict[int, list[tuple]] = {}
+    for i in by_doc:  # a collection the operations empty may go with its key (no `{}`/`[]` left)
+        expected[i], pruned[i] = allow_pruned(expected[i], docs[i].data, actual[i])
+    assert_same_data(actual, expected, old, new)
     assert expected != [d.data for d in docs], "changes planned that change nothing"
     # property 2
     roots = compose(old)
     t = Text(old)
     zones = [edit_zones(t, roots[i], op) for i, op_list in by_doc.items() for op in op_list]
+    zones += [pruned_zone(t, roots[i], path) for i, paths in pruned.items() for path in paths]
     check_untouched(old, new, zones)
     check_line_endings(old, new, mf.eol, set().union(*(z[1] for z in zones)))
     encoded = plan.source.encode(new)
@@ -590,11 +628,15 @@ def run_editor_properties(mf: ManifestFile, draw) -> None:
         actual = load_data(new)
     except Exception as exc:  # noqa: BLE001 - report with the diff
         raise AssertionError(f"output does not parse: {exc}\n{udiff(text, new)}") from None
+    pruned: dict[int, list[tuple]] = {}
+    for index in done:  # a collection the operations empty may go with its key (no `{}`/`[]` left)
+        expected[index], pruned[index] = allow_pruned(expected[index], docs[index].data, actual[index])
     assert_same_data(actual, expected, text, new)
     # property 2
     roots = compose(text)
     t = Text(text)
     zones = [edit_zones(t, roots[i], op) for i, ops_ in done.items() for op in ops_]
+    zones += [pruned_zone(t, roots[i], path) for i, paths in pruned.items() for path in paths]
     check_untouched(text, new, zones)
     check_line_endings(text, new, mf.eol, set().union(*(z[1] for z in zones)))
     # property 3
@@ -708,3 +750,14 @@ def test_bug9_pipeline() -> None:
           b"  name: p\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default"
     plan = plan_bytes("p.yaml", raw, OPTIONS[False, "one"])
     assert plan.new_text is not None and not plan.new_text.endswith("\n")
+
+
+def test_bug11_emptied_mappings_cascade() -> None:
+    text = "spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template: {}\n"
+    assert edit(text, [O.Delete(("spec", "selector", "matchLabels", "app"))]) == \
+        "spec:\n  replicas: 1\n  template: {}\n"
+
+
+def test_bug10_discard_of_an_item_appended_in_the_same_list() -> None:
+    assert edit("a:\n- x\n", [O.Append(("a",), "y"), O.Discard(("a",), "y")]) == "a:\n- x\n"
+    assert_edits_correctly("a:\n", [O.Append(("a",), "y"), O.Discard(("a",), "y")])

@@ -17,6 +17,7 @@ from conftest import make_chart
 from hypothesis import given, settings
 from strategies import workload
 
+from kfix import ops as O
 from kfix.api import make_options, plan_bytes
 from kfix.config import Config
 from kfix.helm import render as R
@@ -91,6 +92,9 @@ def test_ingress_nginx_controller_keeps_its_user_capabilities_and_seccomp(tmp_pa
     if options.unsafe_fixes:  # the one unsafe override: the chart's readOnlyRootFilesystem: false
         assert new == {**old, "readOnlyRootFilesystem": True}
         assert yaml.safe_load(plans[0].new_text)["controller"]["containerSecurityContext"] == new
+        # its writable /tmp goes through `extraVolumes`, which renders under `if (or ... extraVolumes ...)`
+        assert {"name": "kfix-tmp", "mountPath": "/tmp"} in container(after[controller], "controller")["volumeMounts"]
+        assert {"name": "kfix-tmp", "emptyDir": {}} in after[controller]["volumes"]
     else:
         assert new == old
     for name, spec in before.items():
@@ -185,3 +189,45 @@ def test_rules_never_weaken_a_pod(obj):
             for key in site.path:
                 spec, fixed = spec[key], fixed[key]
             assert weakened(spec, fixed, options.unsafe_fixes) == []
+
+
+# --------------------------------------------------------------------------- the misses
+
+
+@needs_helm
+def test_alertmanager_container_is_not_claimed_by_the_disabled_sidecar(tmp_path):
+    """Both containers' names are computed (`{{ .Chart.Name }}-{{ .Values.configmapReload.name }}`, then
+    `{{ .Chart.Name }}`); the first is off (`configmapReload.enabled: false`). The rendered `alertmanager`
+    container is the second, so its fixes go to `securityContext`, never to `configmapReload.*`."""
+    chart = CHARTS / "alertmanager"
+    copy, plans = edited_copy(chart, tmp_path)
+    ro = next(c for c in plans[0].changes if c.rule == "read-only-root-filesystem")
+    assert (ro.container, ro.ops[0]) == ("alertmanager", O.Set(("securityContext", "readOnlyRootFilesystem"), True))
+    before, after = rendered_pods(chart), rendered_pods(copy)
+    (name, spec), = after.items()
+    main = container(spec, "alertmanager")
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "kfix-tmp", "mountPath": "/tmp"} in main["volumeMounts"]
+    assert weakened(before[name], spec) == []
+
+
+@needs_helm
+def test_grafana_resources_kept_in_part_when_the_memory_limit_changes_an_env_entry(tmp_path):
+    """grafana adds `GOMEMLIMIT` to the container's env when `resources.limits.memory` is set: that part of
+    the resources change fails the render proof and is left (and said why); the rest goes in."""
+    chart = CHARTS / "grafana"
+    copy, plans = edited_copy(chart, tmp_path)
+    proof = plans[0].proof
+    assert proof.partial == ["helm:resources:resources"] and "helm:resources:resources" not in proof.refused
+    reps = {r.finding.message: r for r in plans[0].findings if r.rule == "resources" and r.finding.container == "grafana"}
+    left = reps["container grafana has no memory limit"]
+    assert left.status == "unfixable" and "changes more than security fields" in left.note \
+        and "containers.0.env" in left.note and left.note.endswith("the rest of the change is kept")
+    assert {m for m, r in reps.items() if r.status == "fix"} == {
+        "container grafana has no cpu request", "container grafana has no cpu limit",
+        "container grafana has no memory request"}
+    after = rendered_pods(copy)
+    (name, spec), = [(n, s) for n, s in after.items() if n.startswith("Deployment/") and n.endswith("/kfix-grafana")]
+    assert container(spec, "grafana")["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                                        "limits": {"cpu": "1"}}
+    assert "GOMEMLIMIT" not in str(container(spec, "grafana").get("env"))

@@ -151,7 +151,7 @@ def test_the_wheel_holds_one_top_level_package(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.skip(f"cannot build a wheel here: {proc.stderr[-300:]}")
-    (wheel,) = tmp_path.glob("kfix-*.whl")
+    (wheel,) = tmp_path.glob("kfix_harden-*.whl")  # the distribution's name
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}

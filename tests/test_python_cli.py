@@ -84,7 +84,7 @@ def test_untouched_files_keep_bytes_and_mtime(tmp_path: Path) -> None:
 
 def test_unsafe_fix_only_with_flag(tmp_path: Path) -> None:
     src = _write(tmp_path, "gen.py", DICTS)
-    code, out, err = run_kfix(["apply", "--write", str(src)])
+    code, out, err = run_kfix(["apply", "--write", "--fail-on", "unsafe", str(src)])
     assert code == 1, err  # the privileged container remains: an unsafe fix not applied
     text = src.read_text()
     assert '"privileged": True' in text and '"allowPrivilegeEscalation"' not in text

@@ -391,6 +391,16 @@ def test_edit_that_takes_out_an_accepted_change_records_it_declined(tmp_path: Pa
     assert list(load_decisions(str(decisions)).entries.values()) == [False, False]
 
 
+def test_visual_wins_over_editor(tmp_path: Path, editor) -> None:
+    """As git and other tools do: $VISUAL first, then $EDITOR."""
+    work = copy(tmp_path, JOB)
+    env = editor("comment")
+    env["VISUAL"], env["EDITOR"] = env["EDITOR"], "false"
+    proc = run([str(work)], "e\nd\n", **env)
+    assert proc.returncode == 0, proc.stderr
+    assert (work / JOB.name).read_text().startswith("# reviewed by a person\n")
+
+
 def test_editor_failure_keeps_the_proposal(tmp_path: Path, editor) -> None:
     work = copy(tmp_path, JOB)
     proc = run([str(work)], "e\ny\nq\n", **editor("fail"))

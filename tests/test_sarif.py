@@ -61,6 +61,13 @@ def assert_github_ready(doc: dict, root: Path) -> None:
     for rule in rules:
         assert rule["id"] and rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert rule.get("defaultConfiguration", {}).get("level", "warning") in LEVELS
+        # code scanning's severity (a number 0.0-10.0 as a string), tags and the help shown beside an alert
+        severity = rule["properties"]["security-severity"]
+        assert re.fullmatch(r"\d+\.\d", severity) and 0 < float(severity) <= 10, severity
+        assert "security" in rule["properties"]["tags"]
+        assert rule["help"]["text"].strip() and rule["help"]["markdown"].startswith(f"**{rule['id']}**")
+    bases = run["originalUriBaseIds"]
+    assert bases["%SRCROOT%"]["uri"] == root.resolve().as_uri() + "/"
     seen = set()
     for result in run["results"]:
         assert result["ruleId"] in ids
@@ -133,11 +140,18 @@ def test_sarif_for_every_golden_case(tmp_path: Path, validator) -> None:
     assert len(results) > 500
     assert {r["level"] for r in results} <= {"note", "warning"}
     statuses = {r["properties"]["status"] for r in results}
-    assert "exempt" not in statuses and {"fix", "unsafe", "report"} <= statuses
-    # exempted findings are not uploaded as alerts
+    assert {"fix", "unsafe", "report", "exempt"} <= statuses
+    # exempted findings are uploaded as suppressed results (GitHub shows them as dismissed, not as open alerts)
     rc, json_out, _ = run_kfix(["scan", "--format", "json", "cases"], cwd=tmp_path)
     findings = json.loads(json_out)["findings"]
-    assert len(results) == sum(1 for f in findings if f["status"] != "exempt")
+    assert len(results) == len(findings)
+    suppressed = [r for r in results if "suppressions" in r]
+    assert len(suppressed) == sum(1 for f in findings if f["status"] == "exempt") > 0
+    for result in suppressed:
+        assert result["properties"]["status"] == "exempt" and result["level"] == "note"
+        (suppression,) = result["suppressions"]
+        assert suppression["kind"] == "inSource" and suppression["justification"].startswith("exempted by ")
+    assert not any("suppressions" in r for r in results if r["properties"]["status"] != "exempt")
 
 
 def test_sarif_with_nothing_to_report(tmp_path: Path, validator) -> None:

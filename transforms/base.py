@@ -6,7 +6,7 @@ finding may carry ``kfix.ops`` operations that make the pod compliant. Rules nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Iterable, Iterator
 
@@ -23,7 +23,7 @@ class Fix(str, Enum):
     REPORT = "report-only"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing wrong with one pod or container (``facet`` names which part of the rule)."""
 
@@ -75,8 +75,9 @@ class Settings:
 
 @dataclass
 class Inventory:
-    """Facts gathered across all files of a run (rules that look beyond one pod read these)."""
+    """Facts gathered across the files a pod is deployed with (its deployment unit)."""
 
+    unit: str = ""  # how reports name the unit ("folder deploy/", "Kustomize build overlays/prod")
     bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
     network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
@@ -156,7 +157,24 @@ class Rule:
     def finding(self, facet: str, message: str, fix: Fix, path: tuple, container: Container | None = None,
                 ops: Iterable[Op] = ()) -> Finding:
         return Finding(self.id, facet, message, fix, path, container.name if container else None,
-                       tuple(ops), frozenset(self.checks.get(facet, ())))
+                       tuple(ops), _checks_of(self, facet))
+
+    @staticmethod
+    def with_checks(finding: Finding, *checks: str) -> Finding:
+        """The finding, matching these further check ids (ids that name one value, such as a capability)."""
+        return replace(finding, checks=finding.checks | frozenset(checks))
+
+
+_CHECKS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _checks_of(rule: Rule, facet: str) -> frozenset[str]:
+    """The other tools' check ids of a facet, one shared set per rule and facet (findings are many)."""
+    key = (rule.id, facet)
+    found = _CHECKS.get(key)
+    if found is None:
+        found = _CHECKS[key] = frozenset(rule.checks.get(facet, ()))
+    return found
 
 
 def sc_path(owner_path: tuple) -> tuple:

@@ -75,10 +75,11 @@ class DropCapabilities(Rule):
                 yield self.finding("drop-all", message, Fix.UNSAFE if why else Fix.SAFE,
                                    base, c, [Append(base + ("drop",), "ALL")])
             bad = [cap for cap in added if cap_name(cap) not in allowed or cap_name(cap) == "ALL"]
-            if bad:
-                names = ", ".join(map(str, bad))
-                yield self.finding("added", f"container {c.name} adds capabilities {names}", Fix.UNSAFE,
-                                   base + ("add",), c, [Discard(base + ("add",), cap) for cap in bad])
+            for cap in bad:  # one finding each: an exemption (kubeaudit's) may allow one capability
+                yield self.with_checks(
+                    self.finding("added", f"container {c.name} adds capability {cap}", Fix.UNSAFE,
+                                 base + ("add",), c, [Discard(base + ("add",), cap)]),
+                    f"kubeaudit:allow-capability-{cap_name(cap).lower().replace('_', '-')}")
             kept = [cap for cap in added if cap not in bad]
             if kept and not baseline:
                 yield self.finding("kept", f"container {c.name} adds {', '.join(map(str, kept))} (allowed by the "

@@ -2,7 +2,11 @@
 
 ``kfix.dev/ignore: "rule-a,rule-b"`` (or ``all``); checkov ``checkov.io/skipN: CKV_K8S_20=why``;
 kube-linter ``ignore-check.kube-linter.io/<check>``; Polaris ``polaris.fairwinds.com/<check>-exempt``
-and ``polaris.fairwinds.com/exempt``. Each rule facet lists the other tools' check ids it matches.
+and ``polaris.fairwinds.com/exempt`` (annotations); kubeaudit's override *labels*
+``kubeaudit.io/allow-<check>`` (the pod and its containers) and
+``container.kubeaudit.io/<container>.allow-<check>`` (one container), with their deprecated
+``audit.kubernetes.io/pod.`` and ``container.audit.kubernetes.io/`` forms. Each rule facet lists the
+other tools' check ids it matches.
 """
 
 from __future__ import annotations
@@ -16,9 +20,31 @@ _CHECKOV = re.compile(r"^checkov\.io/skip\d*$")
 _POLARIS = "polaris.fairwinds.com/"
 
 
-def exempt_ids(annotations: dict) -> frozenset[str]:
-    """Every rule or check id the annotations exempt, as "tool:id" ("kfix:all", "polaris:*", ...)."""
+_KUBEAUDIT_POD = ("kubeaudit.io/", "audit.kubernetes.io/pod.", "audit.kubernetes.io/namespace.")
+_KUBEAUDIT_CONTAINER = ("container.kubeaudit.io/", "container.audit.kubernetes.io/")
+
+
+def kubeaudit_ids(labels: dict) -> set[str]:
+    """kubeaudit override labels as "kubeaudit:allow-x" (pod) or "kubeaudit:<container>/allow-x"."""
     out: set[str] = set()
+    for key in map(str, labels):
+        for prefix in _KUBEAUDIT_CONTAINER:
+            if key.startswith(prefix) and ".allow-" in key[len(prefix):]:
+                container, check = key[len(prefix):].rsplit(".allow-", 1)
+                out.add(f"kubeaudit:{container}/allow-{check}")
+                break
+        else:
+            for prefix in _KUBEAUDIT_POD:
+                if key.startswith(prefix + "allow-"):
+                    out.add("kubeaudit:" + key[len(prefix):])
+                    break
+    return out
+
+
+def exempt_ids(annotations: dict, labels: dict | None = None) -> frozenset[str]:
+    """Every rule or check id the annotations (and kubeaudit's labels) exempt, as "tool:id" ("kfix:all",
+    "polaris:*", "kubeaudit:allow-privileged", "kubeaudit:web/allow-run-as-root", ...)."""
+    out: set[str] = kubeaudit_ids(labels or {})
     for key, value in annotations.items():
         key, text = str(key), str(value)
         if key == KFIX_ANNOTATION:
@@ -46,6 +72,10 @@ def exempted_by(finding: Finding, ids: frozenset[str]) -> str | None:
     for check in sorted(finding.checks):
         if check in ids:
             return check
+        if finding.container is not None and check.startswith("kubeaudit:"):
+            scoped = f"kubeaudit:{finding.container}/{check.split(':', 1)[1]}"
+            if scoped in ids:
+                return scoped
         tool = check.split(":", 1)[0]
         if f"{tool}:*" in ids:
             return f"{tool}:*"

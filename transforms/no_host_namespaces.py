@@ -5,9 +5,10 @@ from kfix.ops import Set
 from kfix.rules.base import Fix, Pod, Rule
 
 _FIELDS = {
-    "hostNetwork": ("checkov:CKV_K8S_19", "kube-linter:host-network", "polaris:hostNetworkSet"),
-    "hostPID": ("checkov:CKV_K8S_17", "kube-linter:host-pid", "polaris:hostPIDSet"),
-    "hostIPC": ("checkov:CKV_K8S_18", "kube-linter:host-ipc", "polaris:hostIPCSet"),
+    "hostNetwork": ("checkov:CKV_K8S_19", "kube-linter:host-network", "polaris:hostNetworkSet",
+                    "kubeaudit:allow-namespace-host-network"),
+    "hostPID": ("checkov:CKV_K8S_17", "kube-linter:host-pid", "polaris:hostPIDSet", "kubeaudit:allow-namespace-host-PID"),
+    "hostIPC": ("checkov:CKV_K8S_18", "kube-linter:host-ipc", "polaris:hostIPCSet", "kubeaudit:allow-namespace-host-IPC"),
 }
 
 

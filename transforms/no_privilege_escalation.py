@@ -14,7 +14,7 @@ class NoPrivilegeEscalation(Rule):
     safe_fix = "add allowPrivilegeEscalation: false"
     unsafe_fix = "true -> false"
     checks = {"ape": ("checkov:CKV_K8S_20", "kube-linter:privilege-escalation-container",
-                      "polaris:privilegeEscalationAllowed")}
+                      "polaris:privilegeEscalationAllowed", "kubeaudit:allow-privilege-escalation")}
 
     def check(self, pod: Pod):
         for c in pod.containers():

@@ -12,7 +12,8 @@ class NoPrivileged(Rule):
     profiles = ("baseline", "restricted", "hardened")
     safe_fix = "-"
     unsafe_fix = "privileged: true -> false"
-    checks = {"privileged": ("checkov:CKV_K8S_16", "kube-linter:privileged-container", "polaris:runAsPrivileged")}
+    checks = {"privileged": ("checkov:CKV_K8S_16", "kube-linter:privileged-container", "polaris:runAsPrivileged",
+                                "kubeaudit:allow-privileged")}
 
     def check(self, pod: Pod):
         for c in pod.containers():

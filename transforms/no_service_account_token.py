@@ -1,7 +1,8 @@
 """no-service-account-token: automountServiceAccountToken: false (practice 5; STRIDE 2.2).
 
-A pod whose service account is bound to a Role or ClusterRole in the files being fixed needs its
-token: that is reported (with the binding), not fixed.
+A pod whose service account is bound to a Role or ClusterRole in its deployment unit needs its
+token: that is reported (with the binding), not fixed. Binding the namespace's ``default`` service
+account is a finding of its own (every pod without a service account of its own gets those rights).
 """
 
 from kfix.ops import Set
@@ -15,7 +16,7 @@ def service_account(pod: Pod) -> str:
 
 
 def binding_for(pod: Pod) -> str | None:
-    """Where the pod's service account is bound to a role, if it is (in the files of this run)."""
+    """Where the pod's service account is bound to a role, if it is (in the pod's deployment unit)."""
     name = service_account(pod)
     for (ns, sa), where in pod.bound_service_accounts.items():
         if sa == name and (ns is None or pod.namespace is None or ns == pod.namespace):
@@ -25,13 +26,16 @@ def binding_for(pod: Pod) -> str | None:
 
 class NoServiceAccountToken(Rule):
     id = "no-service-account-token"
-    summary = "automountServiceAccountToken: false unless the service account is bound to a role"
+    summary = "automountServiceAccountToken: false unless the service account is bound to a role in its unit"
     level = "pod"
     profiles = ("hardened",)
     safe_fix = "add automountServiceAccountToken: false"
     unsafe_fix = "true -> false"
-    checks = {"automount": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken"),
-              "bound": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken")}
+    checks = {"automount": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken",
+                            "kubeaudit:allow-automount-service-account-token"),
+              "bound": ("checkov:CKV_K8S_38", "polaris:automountServiceAccountToken",
+                        "kubeaudit:allow-automount-service-account-token"),
+              "default-sa": ("kubeaudit:allow-automount-service-account-token",)}
 
     def check(self, pod: Pod):
         value = pod.spec.get("automountServiceAccountToken")
@@ -43,6 +47,10 @@ class NoServiceAccountToken(Rule):
             yield self.finding("bound", f"service account {service_account(pod)} is bound to a role ({bound}); "
                                "it keeps its token (consider a projected token with expirationSeconds and "
                                "audience)", Fix.REPORT, path)
+            if service_account(pod) == "default":
+                yield self.finding("default-sa", f"the default service account is bound to a role ({bound}): "
+                                   "every pod of the namespace without its own service account gets those rights; "
+                                   "give this workload a service account of its own", Fix.REPORT, path)
             return
         odd = odd_value(pod.spec, "automountServiceAccountToken")
         fix = Fix.UNSAFE if value is True or odd else Fix.SAFE

@@ -31,7 +31,7 @@ class ReadOnlyRootFilesystem(Rule):
     safe_fix = "add readOnlyRootFilesystem: true, with writable-path volumes in the existing volume lists"
     unsafe_fix = "false -> true; the flag alone where the volume lists are missing"
     checks = {"read-only": ("checkov:CKV_K8S_22", "kube-linter:no-read-only-root-fs",
-                            "polaris:notReadOnlyRootFilesystem")}
+                            "polaris:notReadOnlyRootFilesystem", "kubeaudit:allow-read-only-root-filesystem-false")}
 
     def check(self, pod: Pod):
         if pod.windows:

@@ -14,8 +14,10 @@ class HostPathVolume(Rule):
         volumes = pod.spec.get("volumes") if isinstance(pod.spec.get("volumes"), list) else []
         for i, v in enumerate(volumes):
             if isinstance(v, dict) and isinstance(v.get("hostPath"), dict):
-                yield self.finding("host-path", f"volume {v.get('name')} mounts host path "
-                                   f"{v['hostPath'].get('path')}", Fix.REPORT, pod.path + ("volumes", i))
+                yield self.with_checks(
+                    self.finding("host-path", f"volume {v.get('name')} mounts host path {v['hostPath'].get('path')}",
+                                 Fix.REPORT, pod.path + ("volumes", i)),
+                    f"kubeaudit:allow-host-path-mount-{v.get('name')}")
 
 
 class ImageDigest(Rule):

@@ -11,7 +11,7 @@ from kfix.ops import Set
 
 from kfix.rules.base import Fix, Pod, Rule, runs_as_root, sc_path
 
-_CHECKS = ("checkov:CKV_K8S_23", "kube-linter:run-as-non-root", "polaris:runAsRootAllowed")
+_CHECKS = ("checkov:CKV_K8S_23", "kube-linter:run-as-non-root", "polaris:runAsRootAllowed", "kubeaudit:allow-run-as-root")
 
 
 class RunAsNonRoot(Rule):

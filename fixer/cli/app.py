@@ -11,7 +11,7 @@ import typer
 from kfix import __version__
 from kfix.cli import commands, fleet, git, review
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+app = typer.Typer(add_completion=True, no_args_is_help=True, rich_markup_mode=None,
                   context_settings={"help_option_names": ["-h", "--help"]},
                   help="Harden Kubernetes manifests in place, keeping every byte you wrote outside the edit.")
 

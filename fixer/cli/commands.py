@@ -1,4 +1,4 @@
-"""The file commands of the CLI: ``scan``, ``apply``, ``diff`` and ``rules`` (thin layers over ``kfix.api``).
+"""The file commands of the CLI: ``scan``, ``apply``, ``diff``, ``rules`` and ``rule`` (thin layers over ``kfix.api``).
 
 Exit codes: 0 nothing left to do; 1 changes proposed but not written, or findings that could not be
 fixed remain; 2 usage or configuration error, or some input could not be processed.
@@ -7,35 +7,41 @@ fixed remain; 2 usage or configuration error, or some input could not be process
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import (CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, PATHS, PROFILE, QUIET, SELECT, UNSAFE, VALUES,
-                              Format, Profile, Run, exit_code, fail, unfixed)
+from kfix.cli.options import (COLOR, CONFIG, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PATHS, PROFILE, QUIET,
+                              SELECT, UNSAFE, VALUES, ColorChoice, FailOn, Format, Profile, Run, apply_exit_code,
+                              exit_code, fail)
 
 
 def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "--format", help="Output format."),
          profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
-    """Report findings (rule, file, line, resource, container, safe/unsafe/report-only)."""
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
+         no_ignore: bool = NO_IGNORE) -> None:
+    """Report findings (rule, file, line, resource, container, safe/unsafe/report-only); exit 1 if any."""
     from kfix import report
 
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
+              color=color, no_ignore=no_ignore)
     result = run.plan(paths)
     run.report_problems(result)
     findings = result.findings()
-    out = {Format.text: report.as_text, Format.json: report.as_json, Format.sarif: report.as_sarif}[format]
-    sys.stdout.write(out(findings))
+    if format is Format.sarif:
+        sys.stdout.write(report.as_sarif(findings, report.sarif_root(paths)))
+    else:
+        sys.stdout.write((report.as_json if format is Format.json else report.as_text)(findings))
     open_findings = [f for f in findings if f.status != "exempt"]
     if not quiet and format is Format.text:
         typer.echo(f"{len(open_findings)} findings in {len({f.file for f in open_findings})} files", err=True)
     raise typer.Exit(exit_code(result, bool(open_findings)))
 
 
-def _apply(paths, write, check, run: Run) -> int:
+def _apply(paths, write, check, run: Run, fail_on: Optional[FailOn] = None) -> int:
     from kfix import report
     from kfix.diffs import colorize, unified_diff
 
@@ -62,11 +68,12 @@ def _apply(paths, write, check, run: Run) -> int:
     sys.stdout.flush()
     applied = (bool(write) or stream) and not check
     typer.echo(report.summary(result, applied), err=True)
-    return exit_code(result, unfixed(result, applied))
+    return apply_exit_code(result, applied, fail_on)
 
 
 def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write", "-w", help="Rewrite the files in place."),
-          check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if anything would change."),
+          check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 if a file would change."),
+          fail_on: Optional[FailOn] = FAIL_ON,
           profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
           ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
           exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
@@ -76,26 +83,32 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
           commit_message: Optional[str] = typer.Option(None, "--commit-message", help="Message of the --branch commit."),
           author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
                                                "(default: kfix <kfix@users.noreply.github.com>)."),
-          values: Optional[List[str]] = VALUES) -> None:
-    """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout."""
+          values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
+          no_ignore: bool = NO_IGNORE) -> None:
+    """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout.
+
+    Exit 1 when a file would change (dry run, --check) or, with --fail-on, when such findings remain."""
     if branch is None and (commit_message is not None or author is not None):
         fail("--commit-message and --author go with --branch")
     if branch is not None and (not write or check):
         fail("--branch needs --write (and not --check)")
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
+              color=color, no_ignore=no_ignore)
     if branch is not None:
         from kfix.cli.git import apply_to_branch
 
-        raise typer.Exit(apply_to_branch(paths, run, branch, commit_message, author))
-    raise typer.Exit(_apply(paths, write, check, run))
+        raise typer.Exit(apply_to_branch(paths, run, branch, commit_message, author, fail_on))
+    raise typer.Exit(_apply(paths, write, check, run, fail_on))
 
 
 def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES) -> None:
+         no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
+         no_ignore: bool = NO_IGNORE) -> None:
     """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
-    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values)
+    run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
+              color=color, no_ignore=no_ignore)
     if paths == ["-"]:
         from kfix.api import plan_bytes
         from kfix.diffs import unified_diff
@@ -106,18 +119,39 @@ def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select:
             raise typer.Exit(2)
         if plan.changed:
             sys.stdout.write(unified_diff("stdin", plan.source.text, plan.new_text))
-        raise typer.Exit(1 if plan.changed or any(r.status != "exempt" for r in plan.findings) else 0)
+        raise typer.Exit(1 if plan.changed else 0)
     raise typer.Exit(_apply(paths, False, False, run))
 
 
-def rules() -> None:
-    """List the rules with their profiles and fixes."""
-    from kfix.report import rules_table
+class RulesFormat(str, Enum):
+    text = "text"
+    json = "json"
 
-    sys.stdout.write(rules_table())
+
+def rules(format: RulesFormat = typer.Option(RulesFormat.text, "--format", help="Output format.")) -> None:
+    """List the rules with their profiles and fixes (--format json: with reasons, severity, other tools' ids)."""
+    from kfix.report import rules_json, rules_table
+
+    sys.stdout.write(rules_json() if format is RulesFormat.json else rules_table())
+
+
+def _rule_names(incomplete: str) -> list[str]:
+    from kfix.rules import RULES
+
+    return [r.id for r in RULES if r.id.startswith(incomplete)]
+
+
+def rule(name: str = typer.Argument(..., help="A rule id (see 'kfix rules').", autocompletion=_rule_names)) -> None:
+    """Explain one rule: what it checks, why, its safe and unsafe fixes, its sources, other tools' ids."""
+    from kfix.report import rule_text
+    from kfix.rules import BY_ID
+
+    if name not in BY_ID:
+        fail(f"unknown rule {name!r} (known: {', '.join(BY_ID)})")
+    sys.stdout.write(rule_text(BY_ID[name]))
 
 
 def register(app: typer.Typer) -> None:
     """Attach the file commands to ``app``."""
-    for command in (scan, apply, diff, rules):
+    for command in (scan, apply, diff, rules, rule):
         app.command()(command)

@@ -139,7 +139,7 @@ def _run(campaign, targets, token, broker, workers, state_path, workdir, api_roo
         try:
             from kfix.fleet.distributed import run_distributed
         except ImportError:
-            fail("--broker needs the fleet extra: pip install 'kfix[fleet]'")
+            fail("--broker needs the fleet extra: pip install 'kfix-harden[fleet]'")
 
         def waiting() -> None:
             typer.echo("kfix fleet: waiting for workers ('kfix fleet worker --broker URL' must be running)", err=True)
@@ -180,7 +180,7 @@ def worker(broker: str = typer.Option(..., "--broker", help="redis://HOST:PORT/D
     try:
         from kfix.fleet.distributed import redact_url, run_worker
     except ImportError:
-        fail("'kfix fleet worker' needs the fleet extra: pip install 'kfix[fleet]'")
+        fail("'kfix fleet worker' needs the fleet extra: pip install 'kfix-harden[fleet]'")
 
     def ready() -> None:
         if not quiet:

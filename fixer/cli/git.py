@@ -19,8 +19,8 @@ from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import (EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, exit_code,
-                  fail, split_list, unfixed)
+from kfix.cli.options import (COLOR, EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, ColorChoice,
+                              FailOn, Profile, Run, apply_exit_code, fail, split_list, use_color)
 
 
 class ForgeKind(str, Enum):
@@ -36,7 +36,7 @@ _TOKEN_ENV = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "gitea": "GITE
 
 
 def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Optional[str],
-                    author: Optional[str]) -> int:
+                    author: Optional[str], fail_on: Optional[FailOn] = None) -> int:
     """``kfix apply --write --branch NAME``: the fixes as one commit on a new branch; checkout untouched."""
     from kfix.git import gitops, prbody
     from kfix.report import summary
@@ -57,7 +57,7 @@ def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Opt
     if not files:
         typer.echo(summary(result, False), err=True)
         typer.echo(f"kfix: nothing to fix; branch {name} not created", err=True)
-        return exit_code(result, unfixed(result, False))
+        return apply_exit_code(result, True, fail_on)
     root = os.path.realpath(repo.working_tree_dir or ".")
     message = commit_message
     if not message:
@@ -78,7 +78,7 @@ def apply_to_branch(paths: list[str], run: Run, branch: str, commit_message: Opt
     typer.echo(f"kfix: committed {len(made.files)} file{'s' if len(made.files) != 1 else ''} to new branch "
                f"{made.branch} ({made.commit[:12]}); your checkout ({where}) and working tree are unchanged. "
                f"See it with: git switch {made.branch}", err=True)
-    return exit_code(result, unfixed(result, True))
+    return apply_exit_code(result, True, fail_on)
 
 
 def _repo_paths(paths: Optional[List[str]], root: str) -> list[str]:
@@ -124,7 +124,8 @@ def register(app: typer.Typer) -> None:
            author: Optional[str] = typer.Option(None, "--author", help='Bot identity "Name <email>" (default: kfix <kfix@users.noreply.github.com>).'),
            profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT, ignore: Optional[List[str]] = IGNORE,
            unsafe_fixes: bool = UNSAFE, config: Optional[str] = PR_CONFIG, exclude: Optional[List[str]] = EXCLUDE,
-           jobs: int = JOBS, quiet: bool = QUIET, no_color: bool = NO_COLOR) -> None:
+           jobs: int = JOBS, quiet: bool = QUIET, no_color: bool = NO_COLOR,
+           color: Optional[ColorChoice] = COLOR) -> None:
         """Put the fixes on a branch (one commit on the remote base) and open or update a pull/merge request.
 
         The token comes from KFIX_TOKEN or the forge's usual variable (GITHUB_TOKEN, GITLAB_TOKEN,
@@ -169,7 +170,7 @@ def register(app: typer.Typer) -> None:
         for err in outcome.errors:
             typer.echo(f"error: {err}", err=True)
         if dry_run:
-            _print_dry_run(outcome, color=not no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+            _print_dry_run(outcome, color=use_color(ColorChoice.never if no_color else color))
             typer.echo(f"kfix: {outcome.message}", err=True)
             if outcome.errors:
                 raise typer.Exit(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from typing import List, Optional
@@ -25,32 +26,62 @@ def split_list(values: Optional[List[str]]) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
 
-class Run:
-    """Options shared by every command, resolved once."""
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
-    def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None):
+
+class FailOn(str, Enum):
+    unsafe = "unsafe"
+    report = "report"
+
+
+def use_color(choice: "ColorChoice | None", stream=None) -> bool:
+    """Whether to colour ``stream``: ``--color always|never`` (``--no-color``) first, then ``NO_COLOR``
+    (set and non-empty: never), then ``FORCE_COLOR`` (set and non-empty: always), else only on a terminal."""
+    if choice is ColorChoice.always:
+        return True
+    if choice is ColorChoice.never:
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Run:
+    """Options shared by every command, resolved once: the configuration is found upward from each path
+    given (or read from ``--config``), and paths that share a configuration are planned together."""
+
+    def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None,
+                 *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False):
         from kfix.api import make_options
-        from kfix.config import env_no_color, load_config
+        from kfix.config import config_for_paths
         from kfix.errors import ConfigError
 
+        self.groups: list[tuple[object, object, tuple[str, ...], list[str]]] = []  # config, options, excludes, paths
         try:
-            self.config = load_config(config)
-            self.options = make_options(self.config, profile.value if profile else None, split_list(select),
-                                        split_list(ignore), True if unsafe_fixes else None)
+            for found, cfg, group in config_for_paths(paths or [], config):
+                try:
+                    options = make_options(cfg, profile.value if profile else None, split_list(select),
+                                           split_list(ignore), True if unsafe_fixes else None)
+                except (TypeError, ValueError, AttributeError) as exc:  # a malformed value config.py did not expect
+                    fail(f"{found or 'configuration'}: invalid configuration: {type(exc).__name__}: {one_line(exc)}")
+                self.groups.append((cfg, options, tuple(split_list(exclude)) + cfg.exclude, group))
         except ConfigError as exc:
-            fail(str(exc))
-        except (TypeError, ValueError, AttributeError) as exc:  # a malformed value config.py did not expect
-            from pathlib import Path
-
-            from kfix.config import find_config
-
-            where = config or find_config(Path.cwd().resolve()) or "configuration"
-            fail(f"{where}: invalid configuration: {type(exc).__name__}: {one_line(exc)}")
-        self.excludes = tuple(split_list(exclude)) + self.config.exclude
+            fail(one_line(exc))
+        self.config, self.options, self.excludes, _ = self.groups[0]
         self.jobs = jobs
         self.values_files = tuple(values or ())
         self.quiet = quiet
-        self.color = not no_color and not env_no_color() and sys.stdout.isatty()
+        self.ignore_files = not no_ignore
+        self.color = use_color(ColorChoice.never if no_color else color)
 
     def plan(self, paths: list[str], write: bool = False):
         from kfix.api import RunResult, plan_bytes, plan_paths
@@ -64,10 +95,13 @@ class Run:
         show = (lambda done, total: _progress(done, total)) if sys.stderr.isatty() and not self.quiet else None
         from kfix.errors import ConfigError
 
+        result = RunResult()
         try:
-            result = plan_paths(paths, self.options, self.excludes, self.jobs, progress=show,
-                                values_files=self.values_files, write=write,
-                                max_file_size=self.config.max_file_size)
+            for cfg, options, excludes, group in self.groups:
+                part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs,
+                                  progress=show, values_files=self.values_files, write=write, lean=write,
+                                  max_file_size=cfg.max_file_size, ignore_files=self.ignore_files)
+                result.plans.extend(part.plans)
         except ConfigError as exc:
             fail(str(exc))
         if _progress_shown:
@@ -123,7 +157,13 @@ CONFIG = typer.Option(None, "--config", help="Configuration file (default: .kfix
 EXCLUDE = typer.Option(None, "--exclude", help="Glob of paths to skip (repeatable).")
 JOBS = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: all cores for large inputs).")
 QUIET = typer.Option(False, "--quiet", "-q", help="Only errors and the summary.")
-NO_COLOR = typer.Option(False, "--no-color", help="Never colour the output.")
+NO_COLOR = typer.Option(False, "--no-color", help="Never colour the output (the same as --color never).")
+COLOR = typer.Option(None, "--color", help="Colour the output: auto (on a terminal, unless NO_COLOR is set; "
+                     "FORCE_COLOR forces it), always or never.", show_default=False)
+NO_IGNORE = typer.Option(False, "--no-ignore", help="Also read files that .gitignore (and .git/info/exclude) ignore.")
+FAIL_ON = typer.Option(None, "--fail-on", help="Also exit 1 when findings kfix did not fix remain: 'unsafe' (unsafe "
+                       "fixes not applied, spans that cannot be edited safely) or 'report' (those and report-only "
+                       "findings).", show_default=False)
 VALUES = typer.Option(None, "--values", "-f", help="A values file of the Helm chart being fixed (repeatable, in "
                       "helm's order); kfix edits it where it overrides the chart's values.yaml.")
 
@@ -134,11 +174,18 @@ def exit_code(result, remaining: bool) -> int:
     return 1 if remaining else 0
 
 
-def unfixed(result, written: bool) -> bool:
-    """Whether anything is left to do after this run."""
-    for rep in result.findings():
-        if rep.status in ("unsafe", "report", "unfixable"):
-            return True
-        if rep.status == "fix" and not written:
-            return True
-    return False
+REMAINING = {FailOn.unsafe: {"unsafe", "unfixable"}, FailOn.report: {"unsafe", "unfixable", "report"}}
+
+
+def remaining(result, fail_on: Optional[FailOn]) -> bool:
+    """Whether findings that ``--fail-on`` names are left after the run."""
+    statuses = REMAINING[fail_on] if fail_on else set()
+    return any(rep.status in statuses for rep in result.findings())
+
+
+def apply_exit_code(result, written: bool, fail_on: Optional[FailOn] = None) -> int:
+    """``apply``: 1 when a file would change (dry run, --check) or ``--fail-on`` findings remain; 2 on errors."""
+    if result.errors:
+        return 2
+    return 1 if (not written and result.changed) or remaining(result, fail_on) else 0
+

@@ -10,7 +10,8 @@ from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, PROFILE, QUIET, SELECT, UNSAFE, Profile, Run, fail
+from kfix.cli.options import (COLOR, CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PROFILE, QUIET, SELECT, UNSAFE,
+                              ColorChoice, Profile, Run, fail)
 
 REVIEW_PATHS = typer.Argument(..., help="Files or directories to review (answers are read from stdin).")
 YES = typer.Option(False, "--yes", "-y", help="Accept every proposed change without asking.")
@@ -42,14 +43,16 @@ def register(app: typer.Typer) -> None:
                profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT,
                ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
                exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
-               no_color: bool = NO_COLOR) -> None:
+               no_color: bool = NO_COLOR, color: Optional[ColorChoice] = COLOR,
+               no_ignore: bool = NO_IGNORE) -> None:
         """Walk through each proposed change (per resource and rule), accept or reject it, write only what
         was accepted. Answers: y, n, a (rest of file), d (none of the rest of file), q, e (edit), ?."""
         from kfix.review import DecisionsError, Reviewer, load_decisions
 
         if "-" in paths:
             fail("review reads its answers from stdin; pass files or directories, not '-'")
-        run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
+        run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, paths=paths,
+                  color=color, no_ignore=no_ignore)
         try:
             record = load_decisions(decisions) if decisions else None
         except DecisionsError as exc:
@@ -61,7 +64,7 @@ def register(app: typer.Typer) -> None:
             result = run.plan(paths)
             run.report_problems(result)
             reviewer = Reviewer(result, run.options, ask=_make_ask(interactive), out=sys.stdout, err=sys.stderr,
-                                color=run.color, editor=os.environ.get("EDITOR"), decisions=record,
+                                color=run.color, editor=os.environ.get("VISUAL") or os.environ.get("EDITOR"), decisions=record,
                                 accept_all=yes, quiet=quiet,
                                 # the editor must not read the answers meant for kfix from a pipe
                                 editor_stdin=None if interactive else subprocess.DEVNULL,

@@ -6,6 +6,7 @@ library lives under charts/), so kfix loads every chart in the tree.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import tarfile
 from dataclasses import dataclass, field
@@ -51,9 +52,12 @@ def load(chart_dir: Path, prefix: str = "") -> ChartFiles:
     files: dict[str, str] = {}
     errors: list[str] = []
     tdir = chart_dir / "templates"
+    rules = _ignore_rules(chart_dir / ".helmignore")
     for p in sorted(tdir.rglob("*")) if tdir.is_dir() else []:
         if p.is_file():
             rel = p.relative_to(chart_dir).as_posix()
+            if ignored(rel, rules):
+                continue  # Helm leaves it out of the chart, so it never renders
             try:
                 files[rel] = p.read_text(encoding="utf-8")
             except (UnicodeDecodeError, OSError) as e:
@@ -68,6 +72,38 @@ def load(chart_dir: Path, prefix: str = "") -> ChartFiles:
         elif p.is_file() and p.name.endswith(".tgz"):
             cf.subcharts.extend(_load_tgz(p, f"{prefix}charts/{p.name}/", errors))
     return cf
+
+
+def _ignore_rules(path: Path) -> list[tuple[bool, bool, str]]:
+    """(negated, directories only, pattern) per rule of a .helmignore file."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        line = line[1:] if negated else line
+        out.append((negated, line.endswith("/"), line.strip("/")))
+    return out
+
+
+def ignored(rel: str, rules: list[tuple[bool, bool, str]]) -> bool:
+    """Whether Helm leaves out the chart-relative file ``rel``: it checks each folder on the way down and
+    then the file; a pattern with a slash matches the path, one without the name, one ending in `/` only
+    folders; as in Helm, a `!pattern` rule leaves out whatever it does not match."""
+    parts = rel.split("/")
+    for n in range(1, len(parts) + 1):
+        path, is_dir = "/".join(parts[:n]), n < len(parts)
+        for negated, dirs_only, pattern in rules:
+            hit = (is_dir or not dirs_only) and fnmatch.fnmatchcase(path if "/" in pattern else parts[n - 1],
+                                                                    pattern.lstrip("/"))
+            if hit != negated:
+                return True
+    return False
 
 
 def _load_tgz(path: Path, prefix: str, errors: list[str]) -> list[ChartFiles]:

@@ -80,6 +80,7 @@ class Planner:
         self.wants: list[Want] = []
         self.refusals: list[tuple[ChartNode, str, tuple, Consumer]] = []  # report findings on values paths
         self.unsafe_in: list[tuple[Consumer, tuple]] = []  # unsafe findings not applied: (consumer, prefix)
+        self.parts: dict[str, list[tuple[Reported, list]]] = {}  # change id -> its findings and their edits
 
     def run(self) -> list[FilePlan]:
         main_path = str(self.dir / "values.yaml")
@@ -114,7 +115,7 @@ class Planner:
         groups = group_wants(self.wants, self.unsafe_in, self.refusals)
         plans = self.file_plans(groups)
         RenderProver(self.dir, self.files, self.rendered, self.render_note, self.options, self.inventory,
-                     self.consumers, self.reported).prove(plans)
+                     self.consumers, self.reported, self.parts).prove(plans)
         return plans
 
     def build_inventory(self) -> Inventory:
@@ -299,6 +300,7 @@ class Planner:
                 w.rep.file = vfile.path
                 w.rep.line = _line_of(vfile.doc, _first_path(fops)) if vfile.doc is not None else 1
             by_file.setdefault(vfile.path, []).append((change, ws))
+            self.parts[cid] = [(w.rep, w.vops) for w in ws]
         for path, items in by_file.items():
             plan = plans[path]
             vfile = next(f for f in self.files if f.path == path)

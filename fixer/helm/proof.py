@@ -10,7 +10,7 @@ remain, and why. ``ValuesPlan`` carries the proof with the plan of a values file
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kfix.rules import Inventory, Pod
 from kfix.rules.weakening import weakened
@@ -46,6 +46,7 @@ class RenderProof:
     outside: list[str] = field(default_factory=list)  # changes outside security fields (refused)
     weakened: list[str] = field(default_factory=list)  # security settings gone or weaker (refused)
     refused: list[str] = field(default_factory=list)  # change ids refused because of them
+    partial: list[str] = field(default_factory=list)  # change ids kept in part (the findings that pass)
 
     @property
     def cleared(self) -> int:
@@ -65,6 +66,8 @@ class RenderProof:
                 "they changed more than security fields or weakened a setting the chart had" if self.outside else \
                 "they would weaken a security setting the chart had"
             text += f"; {len(self.refused)} changes refused ({why})"
+        if self.partial:
+            text += f"; {len(self.partial)} changes kept in part (the findings whose edits pass the proof)"
         return text
 
     def as_text(self) -> str:
@@ -118,7 +121,7 @@ def render_before(chart_dir: os.PathLike, files: list[ValuesFile],
     if wanted is False:
         return None, "rendering not requested"
     if not R.available():
-        return None, "helm-python-sdk is not installed (pip install 'kfix[helm]'); planned from the templates only"
+        return None, "helm-python-sdk is not installed (pip install 'kfix-harden[helm]'); planned from the templates only"
     user = merge_user([f.data for f in files[1:]])
     try:
         first = R.render(chart_dir, user)
@@ -131,7 +134,8 @@ class RenderProver:
     """Proves the planned values edits of one chart by rendering it; refuses what fails the proof."""
 
     def __init__(self, chart_dir: os.PathLike, files: list[ValuesFile], rendered: R.Rendered | None, render_note: str,
-                 options: Options, inventory: Inventory, consumers: list[Consumer], reported: list[Reported]):
+                 options: Options, inventory: Inventory, consumers: list[Consumer], reported: list[Reported],
+                 parts: dict[str, list[tuple[Reported, list]]] | None = None):
         self.dir = chart_dir
         self.files = files
         self.rendered = rendered
@@ -140,6 +144,7 @@ class RenderProver:
         self.inventory = inventory
         self.consumers = consumers
         self.reported = reported
+        self.parts = parts or {}  # change id -> (finding, its values operations) it is made of
         self.unstable: set | None = None  # what differs between two renders of the same values
 
     def unstable_paths(self) -> set:
@@ -172,7 +177,8 @@ class RenderProver:
                 proof.weakened.extend(weaker)
                 why = _refusal(after, outside, weaker, err)
                 bad = self.offenders(plans) if _round == 0 else []
-                if not bad:  # together they break it, or a second round: refuse them all
+                trimmed = bool(bad) and len(bad) > len(bad := self.trim(plans, bad, proof))
+                if not bad and not trimmed:  # together they break it, or a second round: refuse them all
                     bad = [(p, c, why) for p in plans for c in p.changes]
                 self.refuse(plans, bad, proof)
             proof.workloads = self.workload_proofs(self.rendered, after or self.rendered)
@@ -250,6 +256,37 @@ class RenderProver:
         except R.RenderError as exc:
             return None, str(exc)
 
+    def passes(self, plans: list[FilePlan], plan: FilePlan, change: Change) -> str:
+        """"" when ``change`` alone passes the proof, else why not."""
+        after, err = self.render_after(plans, (plan, change))
+        outside = self.outside(after, [plan])
+        weaker = self.weakened(after)
+        return _refusal(after, outside, weaker, err) if after is None or outside or weaker else ""
+
+    def trim(self, plans: list[FilePlan], bad: list, proof: RenderProof) -> list:
+        """Offending changes made of several findings' edits keep the findings whose edits pass (grafana's
+        memory limit also sets an environment variable: the other resources still go in). The rest stay bad."""
+        still = []
+        for p, c, why in bad:
+            parts = self.parts.get(c.id, [])
+            verdicts = [(rep, ops, self.passes(plans, p, replace(c, ops=[op for op in c.ops if op in ops])))
+                        for rep, ops in parts] if len(parts) > 1 else []
+            good = [(rep, ops) for rep, ops, no in verdicts if not no]
+            if not good or len(good) == len(verdicts):
+                still.append((p, c, why))
+                continue
+            kept = replace(c, ops=[op for op in c.ops if any(op in ops for _rep, ops in good)],
+                           messages=list(dict.fromkeys(rep.finding.message for rep, _ops in good)))
+            if self.passes(plans, p, kept):
+                still.append((p, c, why))
+                continue
+            p.changes[p.changes.index(c)] = kept
+            proof.partial.append(c.id)
+            for rep, _ops, no in verdicts:
+                if no:
+                    rep.status, rep.change_id, rep.note = "unfixable", None, f"{no}; the rest of the change is kept"
+        return still
+
     def offenders(self, plans: list[FilePlan]) -> list[tuple[FilePlan, Change, str]]:
         """The changes that fail the proof on their own, each with why."""
         bad = []
@@ -295,7 +332,7 @@ def _refusal(after: R.Rendered | None, outside: list[str], weaker: list[str], er
     if after is None:
         return f"refused: Helm rejects the edited values ({err})"
     if outside:
-        return "refused: rendering the chart shows this values edit changes more than security fields"
+        return f"refused: rendering the chart shows this values edit changes more than security fields ({outside[0]})"
     return ("refused: rendering the chart shows this values edit would remove or weaken a security setting the "
             f"chart had ({weaker[0]})")
 

@@ -3,7 +3,7 @@
 Used to learn facts the values cannot tell (volumes, service accounts and their role bindings) and
 to prove a values edit: render before and after, check that only security fields changed, and run
 kfix's own rules on the rendered pods. Everything here is optional: without ``helm_python`` (the
-``kfix[helm]`` extra) kfix plans values edits from the templates alone.
+``kfix-harden[helm]`` extra) kfix plans values edits from the templates alone.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def render(chart_dir: Path, user_values: dict | None = None, values_text: str | 
         import helm_python as helm
     except Exception as exc:  # noqa: BLE001
         raise RenderError(f"helm-python-sdk is not available ({exc})") from None
-    missing = missing_dependencies(chart_dir)
+    missing = missing_dependencies(chart_dir, _merged_values(chart_dir, user_values, values_text))
     if missing:
         raise RenderError(f"dependencies not in charts/ (run `helm dependency build`): {', '.join(missing)}")
     tmp = None
@@ -132,15 +132,56 @@ def render(chart_dir: Path, user_values: dict | None = None, values_text: str | 
     return rendered
 
 
-def missing_dependencies(chart_dir: Path) -> list[str]:
-    """Dependencies of Chart.yaml that are not vendored in charts/ (`helm template` refuses those)."""
+def missing_dependencies(chart_dir: Path, values: dict | None = None) -> list[str]:
+    """Dependencies of Chart.yaml that are not vendored in charts/ and that ``values`` turn on (Helm leaves
+    out a dependency whose `condition` is false, so it need not be there)."""
     import helm_python as helm
 
     try:
         deps = helm.dependency_list(os.fspath(chart_dir))
     except helm.HelmError:
         return []
-    return [f"{d.get('name')} ({d.get('status')})" for d in deps if d.get("status") not in ("ok", "unpacked")]
+    off = _disabled(chart_dir, values or {})
+    return [f"{d.get('name')} ({d.get('status')})" for d in deps
+            if d.get("status") not in ("ok", "unpacked") and d.get("name") not in off]
+
+
+def _disabled(chart_dir: Path, values: dict) -> set[str]:
+    """Dependencies whose `condition` is false: the first of its comma-separated values paths that holds
+    a boolean decides, as in Helm."""
+    try:
+        meta = yaml.load((Path(chart_dir) / "Chart.yaml").read_text(encoding="utf-8"), Loader=_LOADER) or {}
+    except (OSError, yaml.YAMLError):
+        return set()
+    out = set()
+    for dep in meta.get("dependencies") or [] if isinstance(meta, dict) else []:
+        if not isinstance(dep, dict) or not isinstance(dep.get("condition"), str):
+            continue
+        for path in dep["condition"].split(","):
+            node: Any = values
+            for key in path.strip().split("."):
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, bool):
+                if not node:
+                    out.add(str(dep.get("name")))
+                break
+    return out
+
+
+def _merged_values(chart_dir: Path, user: dict | None, values_text: str | None) -> dict:
+    """The chart's values (or ``values_text``) with ``user`` on top, for conditions."""
+    try:
+        text = values_text if values_text is not None else (Path(chart_dir) / "values.yaml").read_text(encoding="utf-8")
+        base = yaml.load(text, Loader=_LOADER) or {}
+    except (OSError, yaml.YAMLError):
+        base = {}
+
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {**a, **{k: merge(a.get(k), v) for k, v in b.items()}}
+        return b if b is not None else a
+
+    return merge(base if isinstance(base, dict) else {}, user or {})
 
 
 def parse_values_text(text: str) -> Any:

@@ -151,7 +151,9 @@ class Layout:
                     continue
                 av = self.ev.output(o.act, o.info.env)
                 if isinstance(av, A.VPath) and av.path and "*" not in av.path and not av.omit:
-                    gates, unknown = self.gates(self.local_conds(n, owner))
+                    # `if (or ... .Values.x.extraVolumes ...)`: holds once the list has an entry
+                    conds = tuple(c for c in self.local_conds(n, owner) if not _or_with(c, av.path))
+                    gates, unknown = self.gates(conds)
                     if unknown:
                         continue
                     return av.path, gates
@@ -230,6 +232,13 @@ class Layout:
             if c.key and c.key not in out.children:
                 out.children[c.key] = self._lnode(c, n)
         return out
+
+
+def _or_with(cond: Cond, path: tuple) -> bool:
+    """`if or A B ...` (parenthesised or not) with the values path ``path`` among its operands."""
+    words = cond.text.strip().strip("()").split()
+    return cond.word.split()[-1] == "if" and not cond.negated and len(words) > 1 and words[0] == "or" and \
+        ".Values." + ".".join(path) in words[1:]
 
 
 def _static(node: LNode) -> bool:

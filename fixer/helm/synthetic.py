@@ -8,6 +8,7 @@ and, when there is one, the Helm render (which containers render, their names, t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +129,8 @@ class SyntheticPods:
         self.layout = layout
         self.rendered = rendered
         self.pool: dict[tuple, list[R.Workload]] | None = None  # rendered workloads not yet matched
+        # (chart prefix, values key) -> the preset key a container renders while that key is empty
+        self.preset_keys: dict[tuple[str, tuple], tuple] = {}
 
     def consumer(self, chart: ChartNode, pod: PodTemplate) -> Consumer:
         """The synthetic pod of one pod template, its field sources and the rendered workload it is."""
@@ -159,12 +162,16 @@ class SyntheticPods:
         claimed: dict[str, set[int]] = {s: set() for s in SECTIONS}
         new_lists: dict[str, list] = {s: [] for s in SECTIONS}
         rendered_paths: set = set()
-        expanded = [(c, list(self.expand(chart, c))) for c in pod.containers]
+        expanded = [(c, [(resolved_name(name, chart), i, e) for name, i, e in self.expand(chart, c)])
+                    for c in pod.containers]
         reserved = {name for _c, items in expanded for name, _i, _e in items if "{{" not in name}
         for c, items in expanded:
             rendered_list = rendered_spec.get(c.section) if isinstance(rendered_spec.get(c.section), list) else []
             for name, ref_sub, element in items:
-                idx = self.claim(rendered_list, claimed[c.section], name, reserved)
+                # a container whose name the template computes claims a rendered one in order, unless
+                # a plain values condition keeps it from rendering (`if .Values.sidecar.enabled`)
+                off = "{{" in name and workload is not None and not self.may_render(chart, pod, c, element)
+                idx = None if off else self.claim(rendered_list, claimed[c.section], name, reserved)
                 base = O.clone(rendered_list[idx]) if idx is not None else {}
                 shown = str(base.get("name") or name.replace("{{ .Chart.Name }}", chart.cmap.name))
                 base.pop("securityContext", None)
@@ -211,7 +218,8 @@ class SyntheticPods:
             if isinstance(owner, dict) and owner.get(list_path[-1]) is None:
                 owner[list_path[-1]] = []
         name = workload.site.name if workload is not None else pod.template
-        label = f"{pod.kind} {pod.template}"
+        kind = workload.site.kind if workload is not None else resolved_name(pod.kind, chart)
+        label = f"{kind} {pod.template}"
         return Consumer(chart, pod, label, name, facts, sources, lists, containers, workload, rendered_paths)
 
     @staticmethod
@@ -311,6 +319,11 @@ class SyntheticPods:
             ref = b.ref
             assert ref is not None
             path = _concrete(ref.path, index)
+            if "*" in path:  # a workload the template builds once per entry of a values list
+                head = ".".join(path[:path.index("*")])
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"set per entry of the values list {head}, which the template builds a workload "
+                                   "from each; kfix does not tell the entries apart")
             src = Source("values", fld, level, owner, path, ref.omit, ref.gate, True, None, b.template, b.line,
                          b.note)
             if b.note.startswith("computed by"):
@@ -321,6 +334,7 @@ class SyntheticPods:
                 dflt = _concrete(ref.default_from, index)
                 if any(p.ref is not None and p.ref.path == ref.default_from for p in presets):
                     if preset_on(O.get(chart.eff, dflt)):
+                        self.preset_keys[(chart.prefix, path)] = dflt
                         return Source("preset", fld, level, owner, dflt, template=b.template, line=b.line,
                                       note=f"from the preset {'.'.join(dflt)}")
                 elif isinstance(O.get(chart.eff, dflt), dict) and O.get(chart.eff, dflt):
@@ -344,6 +358,9 @@ class SyntheticPods:
             b = presets[0]
             assert b.ref is not None
             path = _concrete(b.ref.path, index)
+            if "*" in path:
+                return Source("none", fld, level, owner, template=b.template, line=b.line, rendered=rv,
+                              note=f"resources come from a preset set per entry of {'.'.join(path[:path.index('*')])}")
             if preset_on(O.get(chart.eff, path)):
                 return Source("preset", fld, level, owner, path, template=b.template, line=b.line)
             return Source("none", fld, level, owner, template=b.template, line=b.line,
@@ -387,3 +404,23 @@ def ranged_list(c: ContainerTemplate) -> tuple | None:
     seen in its fields' values paths (`x.extraModules.*.containerSecurityContext`)."""
     heads = {tuple(b.ref.path[:b.ref.path.index("*")]) for b in c.bindings if b.ref is not None and "*" in b.ref.path}
     return heads.pop() if len(heads) == 1 else None
+
+
+_NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[A-Za-z_][\w]*)+)"
+                        r"(?:\s*\|\s*default\s+\"([^\"{}]*)\")?\s*-?\}\}")
+
+
+def resolved_name(name: str, chart: ChartNode) -> str:
+    """A container name (or kind) with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}`
+    parts (`| default "y"` too) filled in; the rest left as written."""
+    def part(m: re.Match) -> str:
+        ref = m.group(1)
+        if ref == ".Chart.Name":
+            return chart.cmap.name
+        if ref == ".Release.Name":
+            return R.RELEASE
+        value = O.get(chart.eff, tuple(ref.split(".")[2:]))
+        if m.group(2) is not None and not truthy(value):
+            return m.group(2)
+        return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else m.group(0)
+    return _NAME_PART.sub(part, name) if "{{" in name else name

@@ -105,6 +105,10 @@ class Translator:
                     f"automountServiceAccountToken ({shared})", where)
         if rest and rest[0] in src.omit:
             return (f"the chart drops {rest[0]} from {'.'.join(src.path)}", where)
+        preset = self.pods.preset_keys.get((c.chart.prefix, tuple(src.path)))
+        if preset is not None:
+            return (f"values key {'.'.join(map(str, src.path))} would also replace the resources preset "
+                    f"{'.'.join(preset)} ({O.get(values, preset)}) that another container renders", where)
         current = O.get(values, src.path)
         if src.fallback is not None and not truthy(current):
             # the template writes its own defaults while the key is empty: the key gets them too

@@ -143,6 +143,11 @@ class Evaluator:
         """What a named template renders for `arg` (memoised; recursion gives Unknown)."""
         h = self.helpers.get(name)
         key = (name, arg)
+        if h is None and name.endswith(".resources.preset") and isinstance(arg, A.VDict):
+            # Bitnami's common library before `helm dependency build`: its preset helper, known by name
+            typ = dict(arg.items).get("type")
+            if isinstance(typ, A.VPath) and typ.path:
+                return A.VPreset(typ.path)
         if h is None or key in self._active or len(self._active) > 32:
             return A.UNKNOWN  # unknown helper, or recursion
         if key not in self._memo:

@@ -10,7 +10,7 @@ collections, the line ending of that line).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -89,7 +89,54 @@ class Editor:
             data.apply(op)
         for group in shared.values():
             self._check_shared(group)
-        return self._render(model), data.result()
+        for node_id in [n for n, (_ctx, items) in model.appends.items() if not items]:
+            del model.appends[node_id]  # every item it would add was discarded again
+        emptied = self._prune(model)
+        result = data.result()
+        if emptied:
+            result = O.clone(result)
+            for path in emptied:  # deepest first, as they were found
+                parent = O.get(result, path[:-1])
+                if isinstance(parent, dict) and parent.get(path[-1]) in ({}, []):
+                    del parent[path[-1]]
+        return self._render(model), result
+
+    def _prune(self, model: _Model) -> list[tuple]:
+        """A mapping whose keys are all removed, or a list whose items are all removed, goes with its key
+        (no ``{}`` or ``[]`` left behind) where that key can be cut as whole lines. Returns the data paths
+        of the collections removed that way, in the order removed (an emptied parent follows its child)."""
+        removed: list[tuple] = []
+        queue = [(ctx, idxs, id(ctx.node) in model.inserts) for ctx, idxs in model.deletes.values()]
+        queue += [(ctx, idxs, id(ctx.node) in model.appends) for ctx, idxs in model.discards.values()]
+        while queue:
+            ctx, idxs, adding = queue.pop()
+            parent = ctx.parent
+            if adding or len(idxs) != len(ctx.node.value) or parent is None or parent is self.root or \
+                    ctx.key is None or parent.flow or not isinstance(parent.node, MappingNode) or \
+                    id(ctx.node) in self.doc.shared or id(parent.node) in self.doc.shared or \
+                    self._is_alias_use(ctx) or id(parent.node) in model.replaces or \
+                    self.text[self._line_start(ctx.key.start_mark.index):ctx.key.start_mark.index].strip():
+                continue
+            index = next(i for i, (k, _v) in enumerate(parent.node.value) if k is ctx.key)
+            model.deletes.pop(id(ctx.node), None)
+            model.discards.pop(id(ctx.node), None)
+            siblings = model.deletes.setdefault(id(parent.node), (parent, set()))[1]
+            siblings.add(index)
+            removed.append(self._path_of(ctx))
+            queue.append((parent, siblings, id(parent.node) in model.inserts))
+        return removed
+
+    def _path_of(self, ctx: _Ctx) -> tuple:
+        keys = []
+        c = ctx
+        while c.parent is not None:
+            parent = c.parent.node
+            if isinstance(parent, SequenceNode):
+                keys.append(next(i for i, n in enumerate(parent.value) if n is c.node))
+            else:
+                keys.append(self._key_data(c.key))
+            c = c.parent
+        return tuple(reversed(keys))
 
     # ---- planning -------------------------------------------------------------------------------
     def _plan(self, model: _Model, op: O.Op, shared: dict[int, _Shared]) -> None:
@@ -147,7 +194,12 @@ class Editor:
                     return
             raise EditUnsupported(f"{_fmt(path)} comes from a merge key (<<); not removed", _line(node))
         else:  # Discard
+            for planned in (model.appends.get(id(node)), model.replaces.get(id(node))):
+                if planned is not None and isinstance(planned[1], list):  # items this op list added
+                    planned[1][:] = [item for item in planned[1] if item != op.value]
             if not isinstance(node, SequenceNode):
+                if _is_null(node) or _is_empty(node):
+                    return
                 raise EditUnsupported(f"{_fmt(path)} is not a list", _line(node))
             items = O.get(self.doc.data, path)
             hits = {i for i, item in enumerate(items) if item == op.value}
@@ -209,16 +261,7 @@ class Editor:
         return None
 
     def _data_for(self, ctx: _Ctx) -> Any:
-        keys = []
-        c = ctx
-        while c.parent is not None:
-            parent = c.parent.node
-            if isinstance(parent, SequenceNode):
-                keys.append(next(i for i, n in enumerate(parent.value) if n is c.node))
-            else:
-                keys.append(self._key_data(c.key))
-            c = c.parent
-        return O.get(self.doc.data, tuple(reversed(keys)))
+        return O.get(self.doc.data, self._path_of(ctx))
 
     def _key_index(self, node: MappingNode) -> dict:
         """Explicit keys of a mapping -> (key node, value node), built once per node."""
@@ -334,12 +377,13 @@ class Editor:
     def _render_append(self, ctx: _Ctx, items: list) -> list[Splice]:
         node = ctx.node
         last = node.value[-1]
+        quote = _common_quote(node)
         if ctx.flow:
             end = self._item_end(node, len(node.value) - 1)
-            style = self._style(ctx, flow=True)
+            style = replace(self._style(ctx, flow=True), quote=quote)
             return [(end, end, "".join(f", {flow(i, style)}" for i in items))]
         dash = self._dash_col(node)
-        style = self._style(ctx)
+        style = replace(self._style(ctx), quote=quote)
         first = node.value[0]
         if isinstance(first, MappingNode) and first.value and first.start_mark.line == self._dash_line(node):
             style = style.with_item_offset(first.value[0][0].start_mark.column - dash)
@@ -623,6 +667,12 @@ def _merge_adjacent(splices: list[Splice]) -> list[Splice]:
 
 def _relative(op: O.Op, depth: int) -> tuple:
     return (type(op).__name__, op.path[depth:], repr(getattr(op, "value", None)))
+
+
+def _common_quote(seq: SequenceNode) -> str | None:
+    """The quote style every item of a list of strings shares ('"' or "'"), else None (plain or mixed)."""
+    styles = {n.style if isinstance(n, ScalarNode) and n.tag.endswith(":str") else "" for n in seq.value}
+    return styles.pop() if len(styles) == 1 and styles <= {'"', "'"} else None
 
 
 def _is_null(node: Node) -> bool:

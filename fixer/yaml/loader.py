@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import re
 
@@ -125,34 +125,46 @@ def parse(text: str, find_shared: bool = True) -> list[Document]:
     ``find_shared``: map the nodes that aliases share (and refuse alias bombs); a rewrite being
     verified has the anchors its input had, already checked, so verification skips it.
     """
+    return list(iter_documents(text, find_shared))
+
+
+def iter_documents(text: str, find_shared: bool = True) -> Iterator[Document]:
+    """The documents of ``text`` one at a time (as ``parse``), so a caller that is done with one lets
+    its nodes go before the next is built: memory follows the largest document, not the file."""
     if _may_be_deep(text):
         _check_depth(text)
     loader = _Loader(text)
-    docs: list[Document] = []
     # Sharing needs an anchor and an alias, whose indicators '&' and '*' have no other spelling: the
     # guard against alias bombs must not depend on what precedes them (libyaml skips a BOM there, too).
     has_anchor = "&" in text and "*" in text
     node = None
+    index = 0
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            shared = _shared_nodes(node) if find_shared and has_anchor and node is not None else {}
-            docs.append(Document(len(docs), node, _construct(loader, node, has_anchor), shared))
-    except (ValueError, TypeError, AttributeError) as exc:  # PyYAML's constructors on a value unfit for its tag
-        line = node.start_mark.line + 1 if node is not None else None
-        raise InputError(f"invalid YAML: a value does not fit its tag ({type(exc).__name__}: {exc})"[:200],
-                         line) from None
-    except DuplicateKeyError as exc:
-        raise InputError(f"{exc.problem}: kfix does not guess which one counts", _line(exc)) from None
-    except yaml.MarkedYAMLError as exc:
-        raise _invalid(exc) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise too_deep(text) from None
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+                shared = _shared_nodes(node) if find_shared and has_anchor and node is not None else {}
+                doc = Document(index, node, _construct(loader, node, has_anchor), shared)
+            except (ValueError, TypeError, AttributeError) as exc:  # a constructor on a value unfit for its tag
+                line = node.start_mark.line + 1 if node is not None else None
+                raise InputError(f"invalid YAML: a value does not fit its tag ({type(exc).__name__}: {exc})"[:200],
+                                 line) from None
+            except DuplicateKeyError as exc:
+                raise InputError(f"{exc.problem}: kfix does not guess which one counts", _line(exc)) from None
+            except yaml.MarkedYAMLError as exc:
+                raise _invalid(exc) from None
+            except yaml.YAMLError as exc:
+                raise InputError(f"invalid YAML: {exc}") from None
+            except RecursionError:
+                raise too_deep(text) from None
+            node = None
+            index += 1
+            yield doc
+            del doc
     finally:
         loader.dispose()
-    return docs
 
 
 class _Unusual(Exception):
@@ -220,7 +232,7 @@ def _build(n: Node, loader: _Loader, memo: dict[int, Any] | None) -> Any:
 
 def load_data(text: str) -> list[Any]:
     """Plain data of every document (used to verify a rewrite)."""
-    return [d.data for d in parse(text, find_shared=False)]
+    return [d.data for d in iter_documents(text, find_shared=False)]
 
 
 def _line(exc: yaml.MarkedYAMLError) -> int | None:

@@ -21,6 +21,7 @@ class Style:
     seq_offset: int = 0
     item_offset: int = 2
     flow: bool = False
+    quote: str | None = None  # '"' or "'": new string items of a list whose items all use these quotes
 
     def with_item_offset(self, offset: int) -> "Style":
         return replace(self, item_offset=max(offset, 2))
@@ -69,8 +70,17 @@ def scalar(value: Any, in_flow: bool = False) -> str:
     return _scalar(type(value), value, in_flow)
 
 
+def quoted(value: str, quote: str) -> str:
+    """A string in the given quotes (a single-quoted one falls back to double quotes for line breaks)."""
+    if quote == "'" and not (_LINE_BREAKS & set(value)):
+        return "'" + value.replace("'", "''") + "'"
+    return _double_quoted(value)
+
+
 def flow(value: Any, style: Style | None = None) -> str:
     """Any value in flow style: ``{a: 1, b: [x]}``."""
+    if style is not None and style.quote and isinstance(value, str):
+        return quoted(value, style.quote)
     if isinstance(value, dict):
         if not value:
             return "{}"
@@ -108,5 +118,5 @@ def render_items(items: list, dash_col: int, style: Style) -> list[str]:
             lines.append(pad + "-" + " " * (style.item_offset - 1) + first)
             lines.extend(sub[1:])
         else:
-            lines.append(f"{pad}- {flow(item)}")
+            lines.append(f"{pad}- {flow(item, style)}")
     return lines

@@ -1,0 +1,193 @@
+"""Deployment units: the files a resource is deployed together with.
+
+Facts that cross files (a RoleBinding of a service account, a namespace's NetworkPolicy or
+ResourceQuota) count only within the unit a resource is deployed with: the Kustomize builds that
+include its file (``resources:`` of kustomization files, followed through folders), or else the
+folder the file is in. Units are found over the whole repository (the git work tree, else the folder
+of the configuration file, else the folder named on the command line), so the answer for a file never
+depends on which other files were named. Helm charts are planned through their values files
+(kfix.helm), each chart on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import yaml
+
+from kfix import kustomize
+from kfix.files import SKIP_DIRS, YAML_SUFFIXES
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class Patch:
+    """A Kustomize patch file: the kustomization that applies it, and the files of the objects it overlays."""
+
+    kustomization: str
+    bases: tuple[str, ...] = ()
+
+
+@dataclass
+class Unit:
+    name: str  # how a report names it ("folder deploy/", "Kustomize build overlays/prod")
+    files: tuple[str, ...]  # absolute paths
+
+
+@dataclass
+class Units:
+    """For each file of a run: its unit; and which files are Kustomize patches."""
+
+    of: dict[str, Unit] = field(default_factory=dict)  # absolute path -> unit
+    patches: dict[str, Patch] = field(default_factory=dict)  # absolute path -> patch
+
+
+def git_root(path: str) -> str | None:
+    folder = os.path.dirname(os.path.abspath(path)) if not os.path.isdir(path) else os.path.abspath(path)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str | None) -> list[str]:
+    """Where units are looked for: per file its git work tree, else the configuration file's folder (when
+    the file is inside it), else the folder named on the command line that holds it, else its folder."""
+    named = [os.path.abspath(a) for a in args if os.path.isdir(a)]
+    roots: set[str] = set()
+    for f in files:
+        root = git_root(f)
+        if root is None and config_dir and _inside(f, os.path.abspath(config_dir)):
+            root = os.path.abspath(config_dir)
+        if root is None:
+            root = next((a for a in named if _inside(f, a)), os.path.dirname(f))
+        roots.add(root)
+    return sorted(r for r in roots if not any(o != r and _inside(r, o) for o in roots))
+
+
+def _rel(path: str, roots: list[str] = ()) -> str:
+    """A path for reports: relative to the working folder when under it, else to its repository root."""
+    rel = os.path.relpath(path)
+    if not rel.startswith(".."):
+        return rel
+    root = next((r for r in roots if _inside(path, r)), None)
+    return os.path.relpath(path, root) if root else path
+
+
+def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None) -> Units:
+    """The units of ``files`` (absolute paths of the YAML files of a run)."""
+    units = Units()
+    if not files:
+        return units
+    found: dict[str, kustomize.Kustomization] = {}
+    roots = repository_roots(files, args, config_dir)
+    for root in roots:
+        for path in kustomize.find_all(root, SKIP_DIRS):
+            k = kustomize.read(path)
+            if k is not None:
+                found[k.path] = k
+    builds = {path: _build_files(path, found, set()) for path in found}
+    containing: dict[str, list[str]] = {}
+    for path, members in builds.items():
+        for f in members:
+            containing.setdefault(f, []).append(path)
+    for k in found.values():
+        for patch, targets in k.patches.items():
+            units.patches[patch] = Patch(k.path, _bases(targets, patch, builds[k.path]))
+    cache: dict[tuple, Unit] = {}
+    for f in files:
+        ks = tuple(sorted(containing.get(f, ())))
+        if ks:
+            unit = cache.get(ks)
+            if unit is None:
+                top = [k for k in ks if not any(k != o and k in _nested(o, found) for o in ks)]
+                names = ", ".join((_rel(os.path.dirname(k), roots) or ".") + "/" for k in top)
+                members = sorted(set().union(*(builds[k] for k in ks)))
+                unit = cache[ks] = Unit(f"Kustomize build {names}", tuple(members))
+        else:
+            folder = os.path.dirname(f)
+            unit = cache.get(("folder", folder))
+            if unit is None:
+                members = [f2 for f2 in _folder_files(folder) if f2 not in containing]
+                unit = cache[("folder", folder)] = Unit(f"folder {_rel(folder, roots) or '.'}/", tuple(members))
+        units.of[f] = unit
+    return units
+
+
+def _build_files(path: str, found: dict, seen: set[str]) -> set[str]:
+    """The files a kustomization's build deploys, through the kustomizations of the folders it lists."""
+    if path in seen:
+        return set()
+    seen.add(path)
+    k = found.get(path) or kustomize.read(path)
+    if k is None:
+        return set()
+    found.setdefault(path, k)
+    out: set[str] = set()
+    for entry in k.resources:
+        if os.path.isdir(entry):
+            sub = kustomize.kustomization_in(entry)
+            if sub is not None:
+                out |= _build_files(os.path.abspath(sub), found, seen)
+        elif os.path.isfile(entry):
+            out.add(entry)
+    return out
+
+
+def _nested(path: str, found: dict) -> set[str]:
+    """The kustomizations a build includes (directly or through others)."""
+    out: set[str] = set()
+    stack = [path]
+    while stack:
+        k = found.get(stack.pop())
+        for entry in k.resources if k else []:
+            sub = kustomize.kustomization_in(entry) if os.path.isdir(entry) else None
+            if sub is not None and os.path.abspath(sub) not in out:
+                out.add(os.path.abspath(sub))
+                stack.append(os.path.abspath(sub))
+    return out
+
+
+def _folder_files(folder: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names if n.endswith(YAML_SUFFIXES) and n not in kustomize.NAMES
+            and os.path.isfile(os.path.join(folder, n))]
+
+
+def _objects_in(path: str) -> list[tuple[str, str]]:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            docs = list(yaml.load_all(fh, Loader=_LOADER))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    out = []
+    for d in docs:
+        if isinstance(d, dict) and isinstance(d.get("metadata"), dict):
+            out.append((str(d.get("kind") or ""), str(d["metadata"].get("name") or "")))
+    return out
+
+
+def _bases(targets: tuple, patch: str, members: set[str]) -> tuple[str, ...]:
+    """The build's files that define the objects a patch overlays (its targets, or its own kind/name)."""
+    wanted = set(targets) or set(_objects_in(patch))
+    if not wanted:
+        return ()
+    hits = []
+    for f in sorted(members):
+        objs = _objects_in(f)
+        if any((not kind or kind == k) and (not name or name == n) for kind, name in wanted for k, n in objs):
+            hits.append(f)
+    return tuple(hits)
