@@ -466,3 +466,72 @@ def test_redis_broker_two_workers(forge_server, redis_url, tmp_path):
         assert all(fake.token.encode() not in (v or b"") for v in values), key
     client.close()
     assert_token_nowhere(fake.token, [first.stdout, first.stderr, again.stdout, again.stderr, *worker_out], tmp_path)
+
+
+class _Polled(Exception):
+    pass
+
+
+@pytest.mark.parametrize("where", ["process", "redis"])
+def test_one_repository_is_never_handled_twice_at_once(where, request):
+    import threading
+
+    polled = threading.Event()
+
+    def sleep(_seconds: float) -> None:  # the waiting side says it waited, then waits a little
+        polled.set()
+        time.sleep(0.01)
+
+    if where == "redis":
+        from dramatiq.rate_limits.backends import RedisBackend
+        import redis
+
+        from kfix.fleet.distributed import RedisLocks
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        first, second = RedisLocks(RedisBackend(client=client), sleep=sleep), RedisLocks(RedisBackend(client=client),
+                                                                                          sleep=sleep)
+    else:
+        from kfix.fleet.limits import RepoLocks
+
+        first = second = RepoLocks()
+    entered, release = threading.Event(), threading.Event()
+
+    def other_job() -> None:
+        with second.hold("acme/api"):
+            entered.set()
+
+    with first.hold("acme/api"):
+        with second.hold("acme/web"):  # another repository is not held up
+            pass
+        job = threading.Thread(target=other_job)
+        job.start()
+        if where == "redis":
+            assert polled.wait(30)  # it tried, found the lock taken, and waits
+        else:
+            job.join(0.2)  # a thread blocked on the lock
+        assert not entered.is_set()
+    job.join(30)
+    assert entered.is_set()
+
+
+def test_workers_share_one_write_budget(redis_url):
+    from dramatiq.rate_limits.backends import RedisBackend
+    import redis
+
+    from kfix.fleet.distributed import WriteBudget
+
+    client = redis.Redis.from_url(redis_url)
+
+    def refuse_to_wait(_seconds: float) -> None:
+        raise _Polled
+
+    # two workers (two budgets over the same Redis) against one forge: 3 writes a minute in all
+    one = WriteBudget(RedisBackend(client=client), "https://forge.example/api", 3, sleep=refuse_to_wait)
+    two = WriteBudget(RedisBackend(client=client), "https://forge.example/api", 3, sleep=refuse_to_wait)
+    other_forge = WriteBudget(RedisBackend(client=client), "https://other.example/api", 3, sleep=refuse_to_wait)
+    one(), two(), one()
+    with pytest.raises(_Polled):
+        two()  # the fourth write in the minute waits, whichever worker makes it
+    other_forge()  # another forge has its own budget
+    client.close()
