@@ -217,14 +217,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
-            by = exempted_by(finding, exempt)
-            if by:
-                rep.status, rep.note = "exempt", f"exempted by {by}"
-                continue
-            if finding.fix is Fix.REPORT or not finding.ops:
-                continue
-            if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
-                rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
+            if not wants_fix(rep, exempt, options):
                 continue
             blocked = next((p for p in map(lambda op: O.conflict(working, op), finding.ops) if p is not None), None)
             if blocked is not None:
@@ -246,6 +239,24 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+def wants_fix(rep: Reported, exempt: Any, options: Options) -> bool:
+    """Whether a finding's operations should be applied: not exempt, fixable, and safe or allowed unsafe.
+
+    Marks ``rep`` exempt or unsafe on the way; every source backend triages its findings through here.
+    """
+    finding = rep.finding
+    by = exempted_by(finding, exempt)
+    if by:
+        rep.status, rep.note = "exempt", f"exempted by {by}"
+        return False
+    if finding.fix is Fix.REPORT or not finding.ops:
+        return False
+    if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
+        rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
+        return False
+    return True
 
 
 def _json_patch_findings(plan: FilePlan, doc: Document) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 import libcst as cst
 
 from kfix.rules import Fix, Inventory, Pod
-from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.exemptions import exempt_ids
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
-from kfix.planner import Change, FilePlan, Options, Reported, explain_mismatch
+from kfix.planner import Change, FilePlan, Options, Reported, explain_mismatch, wants_fix
 from kfix.python import cdk8s_plus as plus
 from kfix.python.names import PLUS
 from kfix.python.proof import prove_client_edits
@@ -130,14 +130,7 @@ def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inve
             line = line_of(site.value, finding.path[1:]) if finding.path[:1] == _SPEC else site.line
             rep = Reported(finding, plan.path, line, site.resource, "report")
             plan.findings.append(rep)
-            by = exempted_by(finding, exempt)
-            if by:
-                rep.status, rep.note = "exempt", f"exempted by {by}"
-                continue
-            if finding.fix is Fix.REPORT or not finding.ops:
-                continue
-            if finding.fix is Fix.UNSAFE and not options.unsafe_fixes:
-                rep.status, rep.note = "unsafe", "unsafe fix not applied (use --unsafe-fixes)"
+            if not wants_fix(rep, exempt, options):
                 continue
             outside = next((op for op in finding.ops if op.path[:1] != _SPEC), None)
             if outside is not None:
