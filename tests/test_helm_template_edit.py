@@ -38,6 +38,9 @@ CASES = {
     "prometheus-node-exporter": ("prometheus-node-exporter", (), False),  # an init container's resources
     "alertmanager": ("alertmanager", (), True),  # a test pod under the chart's testFramework key
     "mychart": ("mychart", (), False),  # `helm create`: tests.testConnection.*
+    # each service's token under its own key (adservice.yaml -> adService.*); an init container whose first
+    # line is `- command:` gets its block below its `name:` line
+    "microservices-demo": ("microservices-demo", (), False),
 }
 
 

@@ -319,9 +319,14 @@ def _locate(lines: list[str], t: Target, tree: list, text: str) -> str:
             return "the pod's spec has no keys of its own to place the field among"
     else:
         m = _ITEM_LINE.match(line.rstrip("\n"))
-        if not m or not m.group(4) or m.group(4)[0] in "|>&*!{[" or m.group(4).count("{{") != m.group(4).count("}}"):
-            return "the container's first line is not a plain `- key: value` line"
+        if not m:
+            return "the container's first line is not a `- key: ...` line"
         t.indent = len(m.group(1)) + 1 + len(m.group(2))
+        if not _plain(m.group(4)):  # `- command: |` ...: go below the container's `name:` line instead
+            at = _name_line(lines, t.line, t.indent)
+            if at is None:
+                return "the container has no plain `key: value` line to place the field below"
+            t.line = at
         for nxt in lines[t.line:]:
             if nxt.strip():
                 if (len(nxt) - len(nxt.lstrip(" "))) > t.indent and not nxt.lstrip().startswith("{{"):
@@ -329,6 +334,28 @@ def _locate(lines: list[str], t: Target, tree: list, text: str) -> str:
                 break
     t.default = ABSENT if t.fld == "automountServiceAccountToken" else {}
     return ""
+
+
+def _plain(value: str) -> bool:
+    return bool(value) and value[0] not in "|>&*!{[" and value.count("{{") == value.count("}}")
+
+
+def _name_line(lines: list[str], first: int, indent: int) -> int | None:
+    """The 1-based line of the container's own `name: value` (at its key indentation), if plain."""
+    for i in range(first, len(lines)):
+        text = lines[i]
+        if not text.strip() or text.lstrip().startswith("{{"):
+            continue
+        ind = len(text) - len(text.lstrip(" "))
+        if ind < indent:
+            return None
+        m = _KEY_LINE.match(text.rstrip("\n"))
+        if ind == indent and m and m.group(2) == "name" and _plain(m.group(3)):
+            nxt = next((x for x in lines[i + 1:] if x.strip()), "")
+            if (len(nxt) - len(nxt.lstrip(" "))) > indent and not nxt.lstrip().startswith("{{"):
+                return None
+            return i + 1
+    return None
 
 
 def _scope(tree: list, offset: int) -> str:
