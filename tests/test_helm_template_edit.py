@@ -213,3 +213,21 @@ def test_cli_flag_and_configuration_key(tmp_path):
     (tmp_path / "c" / ".kfix.yaml").write_text("edit-templates: yes please\n")
     bad = kfix("scan", str(plain))
     assert bad.returncode == 2 and "'edit-templates' must be true or false" in bad.stderr
+
+
+def test_readme_rows_follow_the_table_and_are_added_once():
+    """Bitnami's generated table (Name | Description | Value): the row goes after the last row of its parent
+    key, padded like the header; a key the table has is not added again."""
+    from kfix.helm.template_readme import add_rows
+
+    text = (CHARTS / "nginx/README.md").read_text()
+    new = add_rows(text, [("metrics.podSecurityContext", {}, "Set the pod's Security Context"),
+                          ("image.registry", "x", "already documented")])
+    added = [line for line in new.splitlines() if line not in text.splitlines()]
+    assert len(added) == 1 and added[0].startswith("| `metrics.podSecurityContext` ")
+    lines = new.splitlines()
+    at = lines.index(added[0])
+    header = next(line for line in reversed(lines[:at]) if line.startswith("| Name "))
+    assert [len(c) for c in added[0].split("|")] == [len(c) for c in header.split("|")]
+    assert lines[at - 1].startswith("| `metrics.") and not lines[at + 1].startswith("| `metrics.")
+    assert add_rows(new, [("metrics.podSecurityContext", {}, "Set the pod's Security Context")]) == new

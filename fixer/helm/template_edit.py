@@ -38,6 +38,7 @@ from kfix.helm.model import ContainerTemplate
 from kfix.helm.plan import Planner
 from kfix.helm.proof import ValuesPlan, render_values
 from kfix.helm.synthetic import Consumer, Source, container_id
+from kfix.helm.template_readme import add_rows
 from kfix.helm.template_keys import KeyNames, container_prefix, free, key_names, pod_prefix, valid_key
 from kfix.helm.templates import GUESS_PATHS, POD_PATHS
 from kfix.helm.translate import TEMPLATE_CHANGE
@@ -528,6 +529,26 @@ class TemplateEditor:
             out[t.key] = f"Set the {who} {what} (template {t.template})"
         return out
 
+    def readme(self, live: list[Target], values_plan: "TemplatedValuesPlan | None") -> TemplatePlan | None:
+        """The chart README's parameter table with a row per new key (when it has such a table)."""
+        path = self.dir / "README.md"
+        final = _final_values(values_plan)
+        if not path.is_file() or not isinstance(final, dict):
+            return None
+        try:
+            src = decode(path.read_bytes())
+        except (OSError, InputError):
+            return None
+        hints = self.hints(live)
+        rows = [(".".join(t.key), O.get(final, t.key), hints[t.key]) for t in live
+                if O.get(final, t.key, ABSENT) is not ABSENT]
+        new = add_rows(src.text, rows)
+        if new == src.text:
+            return None
+        change = Change("helm-template:README.md", live[0].reps[0].rule, Fix.SAFE, 0, live[0].reps[0].resource, None,
+                        1, [], [f"document {len(rows)} new values keys"])
+        return TemplatePlan(str(path), source=src, changes=[change], new_text=new, kubernetes=True, chart=str(self.dir))
+
     def prove(self, dest: Path) -> str:
         for user, (before, again) in zip(self.users, self.before):
             try:
@@ -605,6 +626,9 @@ class TemplateEditor:
                 out.append(tp)
             else:
                 out.append(p)
+        readme = self.readme(live, next((p for p in out if isinstance(p, TemplatedValuesPlan)), None))
+        if readme is not None:
+            out.append(readme)
         for template, new in texts.items():
             path = str(self.dir / template)
             raw = (self.dir / template).read_bytes()
@@ -618,6 +642,15 @@ class TemplateEditor:
             out.append(TemplatePlan(path, source=src, changes=changes, new_text=new, kubernetes=True,
                                     chart=orig))
         return out
+
+
+def _final_values(plan: "TemplatedValuesPlan | None") -> Any:
+    if plan is None or plan.source is None:
+        return None
+    try:
+        return yaml.safe_load(plan.new_text if plan.new_text is not None else plan.source.text)
+    except yaml.YAMLError:
+        return None
 
 
 def _rep_key(rep: Reported) -> tuple:
