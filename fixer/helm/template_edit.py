@@ -372,9 +372,9 @@ def _scope(tree: list, offset: int) -> str:
                         nxt = n.branches[i + 1].action.tok.start if i + 1 < len(n.branches) else \
                             (n.end.start if n.end else offset + 1)
                         if br.action.tok.end <= offset < nxt:
-                            # the else branch of a with keeps the outer dot
+                            # the else branch of a with keeps the outer dot; inside a helper `$` is its argument
                             here = n.kind if (n.kind == "range" or (n.kind == "with" and i == 0)) else inside
-                            return walk(br.body, here if inside != "define" or here != inside else inside)
+                            return walk(br.body, "define" if inside == "define" else here)
         return inside
     return walk(tree, "")
 
