@@ -52,7 +52,7 @@ class PythonPlan(FilePlan):
         chosen = [c for c in self.changes if c.id in change_ids]
         if not chosen:
             return self.source.text
-        return render(self.source.text, chosen)
+        return render(self.source.text, chosen, self.path)
 
 
 def decode_python(raw: bytes) -> SourceText:
@@ -69,9 +69,9 @@ def decode_python(raw: bytes) -> SourceText:
             from None
 
 
-def parse_source(text: str) -> Source:
+def parse_source(text: str, path: str | None = None) -> Source:
     try:
-        return Source(text)
+        return Source(text, path)
     except cst.ParserSyntaxError as exc:
         raise InputError(f"invalid Python: {exc.message}", exc.raw_line) from None
     except RecursionError:
@@ -94,13 +94,13 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
         text = plan.source.text
         if not mentions_kubernetes(text):
             return plan
-        source = parse_source(text)
+        source = parse_source(text, path)
         sites = read_sites(source)
         if not sites:
             return plan
         plan.kubernetes = True
         for index, site in enumerate(sites):
-            _run_rules(plan, index, site, options, inventory)
+            _run_rules(plan, source, index, site, options, inventory)
         plan.changes = _expressible(plan, source, sites)
         if plan.changes:
             plan.new_text, rewritten = _render(source, sites, plan.changes)
@@ -113,10 +113,12 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
     return plan
 
 
-def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inventory: Inventory) -> None:
+def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, options: Options,
+               inventory: Inventory) -> None:
     spec = data(site.value)
+    release = source.plus_line(site.value.ref.module) if site.value.family == PLUS and site.value.ref else None
     if site.value.family == PLUS:
-        spec = plus.with_defaults(spec)
+        spec = plus.with_defaults(spec, release)
     doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": spec}
     working = O.clone(doc)
     annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
@@ -152,7 +154,9 @@ def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inve
                                                line, [], [])
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
-            change.ops.extend(O.with_path(op, op.path[1:]) for op in finding.ops)
+            for op in finding.ops:
+                inner = O.with_path(op, op.path[1:])
+                change.ops.extend(plus.pod_wide(inner, spec, release) if site.value.family == PLUS else [inner])
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
             for op in finding.ops:
@@ -213,9 +217,9 @@ def _expressible(plan: FilePlan, source: Source, sites: list[PodSite]) -> list[C
     return good
 
 
-def render(text: str, changes: list[Change]) -> str:
+def render(text: str, changes: list[Change], path: str | None = None) -> str:
     """The text with ``changes`` applied, verified (see the module docstring)."""
-    source = parse_source(text)
+    source = parse_source(text, path)
     return _render(source, read_sites(source), changes)[0]
 
 
@@ -232,7 +236,7 @@ def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tupl
     expected["import+"] += len(edits.imports)
     check_rewrite(text, new_text, expected)
     try:
-        rewritten = Source(new_text)
+        rewritten = Source(new_text, source.path)
     except cst.ParserSyntaxError as exc:
         raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.raw_line) from None
     again = read_sites(rewritten)
@@ -252,7 +256,7 @@ def _check_fixed_point(path: str, source: Source, options: Options, inventory: I
     probe = PythonPlan(path)
     sites = read_sites(source)
     for index, site in enumerate(sites):
-        _run_rules(probe, index, site, options, inventory)
+        _run_rules(probe, source, index, site, options, inventory)
     if _expressible(probe, source, sites):
         first = probe.changes[0]
         raise VerificationError(f"a second run would change the file again ({first.rule} for {first.resource})",

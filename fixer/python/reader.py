@@ -83,6 +83,8 @@ class Seq:
     item_type: str | None
     line: int
     open: str | None = None
+    parent: Obj | None = None  # the call whose keyword argument holds this list
+    key: str | None = None  # that argument's API field name
 
 
 Value = Union[Obj, Seq, Lit, Unknown]
@@ -102,7 +104,9 @@ def data(value: Value) -> Any:
 class Source:
     """A parsed module with the metadata kfix resolves names with, and the values read from it."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, path: str | None = None):
+        self.path = path
+        self._plus_lines: dict[str, plus.Line | None] = {}
         self.module = cst.parse_module(text)
         self.lines = text.splitlines()
         self.widest = max((len(line) for line in self.lines), default=0)
@@ -134,6 +138,12 @@ class Source:
             if ref is not None:
                 return ref
         return None
+
+    def plus_line(self, module: str) -> plus.Line | None:
+        """The cdk8s-plus line and release this file's ``module`` import stands for."""
+        if module not in self._plus_lines:
+            self._plus_lines[module] = plus.line_of(module, self.path)
+        return self._plus_lines[module]
 
     # -- variables --
     def assigned_value(self, name: cst.Name) -> tuple[cst.BaseExpression | None, str]:
@@ -218,14 +228,17 @@ class Source:
         return Unknown("a value computed at run time", node, line, self.code(node))
 
     def _enum_member(self, node: cst.Attribute) -> str | None:
-        """``kplus.Capability.NET_ADMIN``: the value of a cdk8s-plus enum member kfix knows."""
+        """``kplus.Capability.NET_ADMIN``, ``kplus.SeccompProfileType.RUNTIME_DEFAULT``: the API value of a
+        cdk8s-plus enum member kfix knows."""
         names = self.qualified.get(node)
         if callable(names):
             names = names()
         for q in names or ():
             parts = q.name.split(".")
-            if len(parts) == 3 and plus.version_of(parts[0]) is not None and parts[1] == "Capability":
-                return parts[2]
+            if len(parts) == 3 and plus.version_of(parts[0]) is not None:
+                value = plus.enum_value(parts[1], parts[2])
+                if value is not None:
+                    return value
         return None
 
     def _call(self, node: cst.Call, expected: str | None, line: int) -> Value:
@@ -257,6 +270,8 @@ class Source:
             value = self.value(arg.value, sub, ref.family == PULUMI)
             if ref.family == PLUS and isinstance(value, Obj) and value.family == DICT:
                 _plusify(value, ref.module)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, key
             obj.fields[key] = Field(arg.keyword.value, value, arg)
 
     def _added_containers(self, pod: Obj, node: cst.Call, ref: ClassRef) -> None:

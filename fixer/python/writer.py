@@ -105,7 +105,7 @@ class Edits:
         if obj.open is not None:
             raise EditUnsupported(f"cannot see every field of the object at line {obj.line} ({obj.open})", obj.line)
         if obj.family == PLUS:
-            why = plus.unwritable(obj.type, rest, plus.version_of(obj.ref.module) if obj.ref else None)
+            why = plus.unwritable(obj.type, rest, self.source.plus_line(obj.ref.module) if obj.ref else None)
             if why:
                 raise EditUnsupported(why, obj.line)
         _, pending = self.added.setdefault(id(obj.node), (obj, {}))
@@ -213,13 +213,23 @@ class _Builder(cst.CSTTransformer):
             seq, items = self.edits.appended[key]
             style = style_of(original_node)
             quote = self._quote_near(original_node)
-            host = _ItemHost(self, seq, quote)
-            new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
+            parent = seq.parent
+            if parent is not None and parent.family == PLUS and (parent.type, seq.key) in plus.ENUM_FIELDS:
+                enums = _ValueBuilder(self, parent, quote)  # cdk8s-plus enum members, like the list's own items
+
+                def item(value, style):
+                    return enums.build(value, None, style, seq.key, parent.type)
+            else:
+                host = _ItemHost(self, seq, quote)
+
+                def item(value, style):
+                    return host.build(value, seq.item_type, style)
+            new = [cst.Element(value=item(v, style)) for v in items]
             if not style.multiline and self._too_long(original_node, sum(len(_CODE.code_for_node(n)) + 2
                                                                             for n in new)):
                 style = self._one_per_line(original_node)
                 updated_node = explode(updated_node, style)
-                new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
+                new = [cst.Element(value=item(v, style)) for v in items]
             updated_node = extend(updated_node, new)
         return updated_node
 
@@ -270,7 +280,7 @@ class _Builder(cst.CSTTransformer):
         new = []
         for key, value in fields.items():
             sub = FIELD_TYPES.get((obj.type, key), "map" if key in MAP_FIELDS else None)
-            expr = _ValueBuilder(self, obj, quote).build(value, sub, style, key)
+            expr = _ValueBuilder(self, obj, quote).build(value, sub, style, key, obj.type)
             if isinstance(original, cst.Call):
                 equal = next((a.equal for a in original.args if a.keyword is not None), cst.AssignEqual(
                     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
@@ -337,8 +347,12 @@ class _ValueBuilder:
         self.host = host
         self.quote = quote
 
-    def build(self, value: Any, api_type: str | None, style: Style, key: str = "") -> cst.BaseExpression:
+    def build(self, value: Any, api_type: str | None, style: Style, key: str = "",
+              owner: str | None = None) -> cst.BaseExpression:
         host = self.host
+        enum = plus.ENUM_FIELDS.get((owner, key)) if host.family == PLUS else None
+        if enum is not None:
+            return self._enum(enum, value)
         if isinstance(value, dict):
             if api_type == "map":
                 return self._map(value, style, key)
@@ -350,10 +364,6 @@ class _ValueBuilder:
                 raise EditUnsupported(f"kfix does not know which class builds `{key}` here", host.line)
             return self._call(value, api_type, style)
         if isinstance(value, list):
-            if host.family == PLUS and key in ("add", "drop"):
-                enum = self.builder.class_expr(host.ref, getattr(host.node, "func", None), "Capability")
-                items = [cst.Attribute(value=enum, attr=cst.Name(str(v))) for v in value]
-                return extend(cst.List([]), [cst.Element(i) for i in items])
             items = [self.build(v, api_type, INLINE) for v in value]
             return extend(cst.List([]), [cst.Element(i) for i in items])
         return _scalar(value, self.quote)
@@ -362,8 +372,15 @@ class _ValueBuilder:
         out = []
         for k, v in value.items():
             sub = FIELD_TYPES.get((api_type, k), "map" if k in MAP_FIELDS else None)
-            out.append((spell(k), self.build(v, sub, style, k)))
+            out.append((spell(k), self.build(v, sub, style, k, api_type)))
         return out
+
+    def _enum(self, enum: str, value: Any) -> cst.BaseExpression:
+        """A cdk8s-plus enum member (``kplus.Capability.ALL``), or a list of them."""
+        cls = self.builder.class_expr(self.host.ref, getattr(self.host.node, "func", None), enum)
+        if isinstance(value, list):
+            return extend(cst.List([]), [cst.Element(self._enum(enum, v)) for v in value])
+        return cst.Attribute(value=cls, attr=cst.Name(plus.enum_member(enum, value)))
 
     def _call(self, value: dict, api_type: str, style: Style) -> cst.BaseExpression:
         host = self.host
@@ -437,7 +454,8 @@ class _ItemHost(_ValueBuilder):
         """Like the list's other items: on one line when they are."""
         return INLINE if self.model_inline else super()._layout(value, style)
 
-    def build(self, value: Any, api_type: str | None, style: Style, key: str = "") -> cst.BaseExpression:
+    def build(self, value: Any, api_type: str | None, style: Style, key: str = "",
+              owner: str | None = None) -> cst.BaseExpression:
         if isinstance(value, dict) and self.model is not None and self.model.ref is not None:
             self.host = self.model
             layout = self._layout(value, style)
@@ -447,7 +465,7 @@ class _ItemHost(_ValueBuilder):
                 whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
                 for k, v in self._fields(value, api_type or self.model.type, layout, snake)]
             return _fill(cst.Call(func=func), args, layout)
-        return super().build(value, api_type, style, key)
+        return super().build(value, api_type, style, key, owner)
 
 
 def _fill(node, items: list, layout: Style):
