@@ -98,3 +98,54 @@ def test_python_golden_keeps_license_notices() -> None:
             repo = repo_dir.replace("+", "/")
             assert repo in sources, path
             assert (golden.HERE / "licenses" / f"{repo_dir}.LICENSE").is_file(), path
+
+
+def test_container_table_per_construction_style() -> None:
+    """Per style (cdk8s, cdk8s-plus, Pulumi Args, Pulumi dicts, ArgsDict, kubernetes client, plain dicts):
+    the containers read, how many are hardened in each mode, and why the others are not (reviewed table)."""
+    table = golden.container_table(golden.CASES)
+    assert table == (golden.EXPECTED / "containers.md").read_text()
+    assert all(f"| {style} |" in table for style in golden.STYLES)
+
+
+@pytest.mark.parametrize("mode", list(golden.MODES))
+def test_rewrites_only_add_what_was_intended(mode: str) -> None:
+    """Each golden output (what kfix writes, byte for byte) against its original, on the syntax tree: the
+    original's plus keyword arguments, dict entries, list items and imports only (and, with --unsafe-fixes,
+    replaced literals and removed items). ``pygolden.py --check`` runs the same check through the command."""
+    import ast
+
+    totals: Counter = Counter()
+    for style in golden.style_dirs():
+        originals = _originals(style)
+        for out in (golden.EXPECTED / mode / style.name).glob("*.py"):
+            before, after = originals[out.name].read_text(), out.read_text()
+            totals.update(golden.tree_delta(ast.parse(before), ast.parse(after), mode == "unsafe"))
+    assert totals["keyword added"] >= 50 and totals["entry added"] >= 20 and totals["import added"] >= 10
+    assert ("literal replaced" in totals) is (mode == "unsafe")
+
+
+def test_corpus_check_through_the_command(tmp_path: Path) -> None:
+    """The done-when check end to end on a few real files: ``kfix apply --write`` in both modes, every changed
+    file parsed, its comments and syntax tree compared, a second run changing nothing."""
+    folder = tmp_path / "in"
+    for style in ("k8s-client", "pulumi"):
+        shutil.copytree(golden.CASES / style / "kfix", folder / style)
+    default = golden.check_corpus(folder, False, tmp_path / "work")
+    unsafe = golden.check_corpus(folder, True, tmp_path / "work")
+    assert default["files changed"] == unsafe["files changed"] == 2
+    assert unsafe.get("literal replaced", 0) >= 1 and "literal replaced" not in default
+
+
+def test_tree_delta_refuses_what_kfix_must_never_do() -> None:
+    import ast
+
+    old = ast.parse("c = V1Container(name='a', image='b:1')\nspec = {'containers': [c]}\n")
+    ok = ast.parse("c = V1Container(name='a', image='b:1', x=1)\nspec = {'containers': [c], 'y': {}}\n")
+    assert golden.tree_delta(old, ok, False) == Counter({"keyword added": 1, "entry added": 1})
+    for bad in ("c = V1Container(name='a', image='b:2')\nspec = {'containers': [c]}\n",
+                "c = V1Container(name='a')\nspec = {'containers': [c]}\n",
+                "c = V1Container(name='a', image='b:1')\nspec = {'containers': []}\n",
+                "c = V1Container(name='a', image='b:1')\nspec = {'containers': [c]}\nprint(c)\n"):
+        with pytest.raises(AssertionError):
+            golden.tree_delta(old, ast.parse(bad), False)
