@@ -16,8 +16,8 @@ from typing import Any
 
 import libcst as cst
 
-from kfix.rules import Fix, Inventory, Pod
-from kfix.rules.exemptions import exempt_ids
+from kfix.rules import Finding, Fix, Inventory, Pod
+from kfix.rules.exemptions import exempt_ids, exempted_by
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
@@ -127,6 +127,7 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     rules = {r.id: r for r in options.rules}
+    _unreadable_containers(plan, site, options, exempt)
     for rule in options.rules:
         for finding in list(rule.check(pod)):
             line = line_of(site.value, finding.path[1:]) if finding.path[:1] == _SPEC else site.line
@@ -162,6 +163,30 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exempt) -> None:
+    """A container whose construction kfix cannot read (a parameter, a call it cannot follow) is no container
+    the rules can see: each container rule reports it as not fixable, with the line and the reason."""
+    for section in ("initContainers", "containers", "ephemeralContainers"):
+        fld = site.value.fields.get(section)
+        if fld is None or not isinstance(fld.value, Seq):
+            continue
+        for i, item in enumerate(fld.value.items):
+            if not isinstance(item, Unknown):
+                continue
+            name = f"{section}[{i}]"
+            for rule in options.rules:
+                if rule.level != "container":
+                    continue
+                finding = Finding(rule.id, "unreadable", f"container {name} cannot be read from the code",
+                                  Fix.SAFE, ("spec", section, i), name)
+                rep = Reported(finding, plan.path, item.line, site.resource, "unfixable",
+                               f"cannot be edited safely: {item.why}: `{item.code}` (line {item.line}); "
+                               "kfix does not guess it")
+                plan.findings.append(rep)
+                if exempted_by(finding, exempt):
+                    wants_fix(rep, exempt, options)
 
 
 def _blocked_why(value: Value, path: tuple) -> str:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import libcst as cst
-from libcst.metadata import (MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider,
-                             ScopeProvider)
+from libcst.metadata import (ExpressionContextProvider, MetadataWrapper, ParentNodeProvider, PositionProvider,
+                             QualifiedNameProvider, ScopeProvider)
 
 from kfix.python import cdk8s_plus as plus
+from kfix.python import follow
 from kfix.python.names import (CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, PULUMI, ClassRef, camel, classify,
                                looks_snake)
 
@@ -118,6 +119,14 @@ class Source:
         self.parents = meta[ParentNodeProvider]
         self._values: dict[int, Value] = {}
         self._busy: set[int] = set()
+        self.follow_cache: dict = {}
+        self._contexts = None
+
+    def expression_contexts(self):
+        """Which names and attributes are written (resolved on first use: most files never need it)."""
+        if self._contexts is None:
+            self._contexts = self.wrapper.resolve(ExpressionContextProvider)
+        return self._contexts
 
     # -- places --
     def line(self, node: cst.CSTNode) -> int:
@@ -202,7 +211,7 @@ class Source:
     def _evaluate(self, node: cst.BaseExpression, expected: str | None, snake_hint: bool) -> Value:
         line = self.line(node)
         if isinstance(node, cst.Call):
-            return self._call(node, expected, line)
+            return self._call(node, expected, line, snake_hint)
         if isinstance(node, cst.Dict):
             return self._dict(node, expected, snake_hint, line)
         if isinstance(node, (cst.List, cst.Tuple)):
@@ -220,6 +229,11 @@ class Source:
             member = self._enum_member(node)
             if member is not None:
                 return Lit(member, node, line)
+            expr, why = follow.self_attribute(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:
+                return Unknown(why, node, line, self.code(node))
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
@@ -241,12 +255,17 @@ class Source:
                     return value
         return None
 
-    def _call(self, node: cst.Call, expected: str | None, line: int) -> Value:
+    def _call(self, node: cst.Call, expected: str | None, line: int, snake_hint: bool = False) -> Value:
         ref = self.class_of(node.func)
         if ref is None:
             literal = self._quantity(node)
             if literal is not _NOT_LITERAL:
                 return Lit(literal, node, line)
+            expr, why = follow.function_result(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:
+                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node))
             return Unknown(f"the result of `{self.code(node.func)}(...)` (known at run time only)", node, line,
                            self.code(node))
         obj = Obj(node, ref.type, ref.family, line, ref)

@@ -12,6 +12,7 @@ from typing import Any
 
 import libcst as cst
 
+from kfix.python import follow
 from kfix.python.names import CDK8S, PULUMI, WORKLOAD_KINDS
 from kfix.python.reader import Lit, Obj, Source, Value, data
 
@@ -70,9 +71,18 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
             came_by = key.evaluated_value if isinstance(key, cst.SimpleString) else None
         elif isinstance(parent, cst.Assign) and parent.value is cur:
             uses = source.uses(parent)
+            target = parent.targets[0].target if len(parent.targets) == 1 else None
+            if not uses and isinstance(target, cst.Attribute):  # self.x = ...: where the class reads it
+                uses = follow.self_attribute_reads(source, target)
             if len(uses) != 1:
                 break
             cur = uses[0]
+            continue
+        elif isinstance(parent, cst.Return) and parent.value is cur:  # the one call of the function
+            call = follow.call_of_return(source, parent)
+            if call is None:
+                break
+            cur = call
             continue
         else:
             break
