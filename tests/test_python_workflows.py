@@ -180,6 +180,10 @@ def test_pr_bot_proposes_python_changes(tmp_path: Path, forge_server: FakeForge)
     assert "#### `Deployment/nginx-deployment` in `infra/deployment_crud.py:33`" in body
     assert "#### `Deployment/nginx-deployment` in `infra/__main__.py:22`" in body
     assert "| `run-as-non-root` | 2 |" in body and "| `resources` | 1 |" in body
+    # what changed in each pod, computed on the data kfix reads back from the rewritten code
+    assert "| `spec.containers[nginx].securityContext` | added | `{capabilities: {drop: [ALL]}, " \
+           "allowPrivilegeEscalation: false}` | drop-capabilities, no-privilege-escalation |" in body
+    assert "| `spec.automountServiceAccountToken` | added | `false` | no-service-account-token |" in body
     assert "- `infra/deployment_crud.py:33` `Deployment/nginx-deployment` container `nginx`: " \
            "**read-only-root-filesystem**" in body
     assert "- `infra/__main__.py:26` `Deployment/nginx-deployment` container `nginx`: **image-digest**" in body

@@ -199,10 +199,10 @@ def unwritable(owner: str | None, rest: tuple, line: Line | None) -> str | None:
 
 
 def pod_wide(op: O.Op, spec: dict, line: Line | None) -> list[O.Op]:
-    """``op`` (its path starts at the pod spec) as cdk8s-plus can write it: a pod-wide seccomp profile set on
+    """``op`` (a path in the pod's document) as cdk8s-plus can write it: a pod-wide seccomp profile set on
     each container that has none (Kubernetes applies the pod's profile to exactly those), when the release
     has a container profile; other operations unchanged."""
-    if not (isinstance(op, O.Set) and op.path == ("securityContext", "seccompProfile") and line is not None
+    if not (isinstance(op, O.Set) and op.path == ("spec", "securityContext", "seccompProfile") and line is not None
             and line.has("seccompProfile")):
         return [op]
     out = []
@@ -212,7 +212,7 @@ def pod_wide(op: O.Op, spec: dict, line: Line | None) -> list[O.Op]:
             sc = c.get("securityContext") if isinstance(c, dict) else None
             if isinstance(sc, dict) and isinstance(sc.get("seccompProfile"), dict):
                 continue
-            out.append(O.Set((section, i, "securityContext", "seccompProfile"), O.clone(op.value)))
+            out.append(O.Set(("spec", section, i, "securityContext", "seccompProfile"), O.clone(op.value)))
     return out or [op]
 
 

@@ -47,6 +47,11 @@ def mentions_kubernetes(text: str) -> bool:
 class PythonPlan(FilePlan):
     """A Python file's plan; ``render_changes`` renders any subset of its changes, verified."""
 
+    def document_data(self) -> tuple[list[Any], list[Any]]:
+        """Each pod's document (kind, its metadata and spec as the code builds them) before and after."""
+        assert self.source is not None and self.new_text is not None
+        return _documents(self.source.text, self.path), _documents(self.new_text, self.path)
+
     def render_changes(self, change_ids: set[str]) -> str:
         assert self.source is not None
         chosen = [c for c in self.changes if c.id in change_ids]
@@ -130,21 +135,24 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
     _unreadable_containers(plan, site, options, exempt)
     for rule in options.rules:
         for finding in list(rule.check(pod)):
-            line = line_of(site.value, finding.path[1:]) if finding.path[:1] == _SPEC else site.line
+            root = _root(site, finding.path)
+            line = line_of(root, finding.path[1:]) if root is not None else site.line
             rep = Reported(finding, plan.path, line, site.resource, "report")
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            outside = next((op for op in finding.ops if op.path[:1] != _SPEC), None)
+            outside = next((op for op in finding.ops if _root(site, op.path) is None), None)
             if outside is not None:
                 rep.status = "unfixable"
-                rep.note = (f"cannot be edited safely: {'.'.join(map(str, outside.path))} is outside the pod spec "
-                            "(kfix edits pod specs in Python code)")
+                where = ".".join(map(str, outside.path))
+                rep.note = (f"cannot be edited safely: {where} is in the pod's metadata, which the code does not "
+                            "build as a call or dict kfix can edit" if outside.path[:1] == ("metadata",) else
+                            f"cannot be edited safely: {where} is outside the pod spec and its metadata")
                 continue
             blocked = next((p for p in (O.conflict(working, op) for op in finding.ops) if p is not None), None)
             if blocked is not None:
                 rep.status = "unfixable"
-                rep.note = f"cannot be edited safely: {_blocked_why(site.value, blocked[1:])}"
+                rep.note = f"cannot be edited safely: {_blocked_why(_root(site, blocked), blocked[1:])}"
                 continue
             container = finding.container if rules[finding.rule].level == "container" else None
             key = (finding.rule, container)
@@ -156,8 +164,7 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
             for op in finding.ops:
-                inner = O.with_path(op, op.path[1:])
-                change.ops.extend(plus.pod_wide(inner, spec, release) if site.value.family == PLUS else [inner])
+                change.ops.extend(plus.pod_wide(op, spec, release) if site.value.family == PLUS else [op])
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
             for op in finding.ops:
@@ -189,6 +196,24 @@ def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exem
                     wants_fix(rep, exempt, options)
 
 
+def _root(site: PodSite, path: tuple) -> Obj | None:
+    """The value a document path starts from: the pod spec, or the pod's metadata when the code builds it."""
+    if path[:1] == _SPEC:
+        return site.value
+    if path[:1] == ("metadata",):
+        return site.meta
+    return None
+
+
+def _document(site: PodSite) -> dict:
+    """The pod's document as kfix edits it: its spec and (when the code builds it) its metadata."""
+    return {"spec": data(site.value), "metadata": data(site.meta) if site.meta is not None else {}}
+
+
+def _documents(text: str, path: str) -> list[dict]:
+    return [{"kind": site.kind or "Pod", **_document(site)} for site in read_sites(parse_source(text, path))]
+
+
 def _blocked_why(value: Value, path: tuple) -> str:
     for key in path:
         if isinstance(value, Obj) and key in value.fields:
@@ -217,8 +242,9 @@ def line_of(value: Value, path: tuple) -> int:
 def _edits(source: Source, sites: list[PodSite], changes: list[Change]) -> Edits:
     edits = Edits(source)
     for change in changes:
+        site = sites[change.doc]
         for op in change.ops:
-            edits.add(sites[change.doc].value, op)
+            edits.add(_root(site, op.path), O.with_path(op, op.path[1:]))
     return edits
 
 
@@ -269,8 +295,8 @@ def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tupl
         raise VerificationError(f"the rewrite has {len(again)} pod specs, the original {len(sites)}")
     for index, (before, after) in enumerate(zip(sites, again)):
         ops = [op for c in changes if c.doc == index for op in c.ops]
-        want: Any = O.apply(data(before.value), ops)
-        got = data(after.value)
+        want: Any = O.apply(_document(before), ops)
+        got = _document(after)
         if want != got:
             raise VerificationError(explain_mismatch(want, got), after.line)
     return new_text, rewritten

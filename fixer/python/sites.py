@@ -25,6 +25,7 @@ class PodSite:
     name: str | None = None
     namespace: str | None = None
     metadata: dict = field(default_factory=dict)  # the pod template's metadata (annotations for exemptions)
+    meta: Obj | None = None  # that metadata as built in the code (a call or dict kfix can edit)
 
     @property
     def resource(self) -> str:
@@ -94,7 +95,7 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         if came_by == "spec" and not site.metadata:
             meta = _field(obj, "metadata")
             if isinstance(meta, Obj):
-                site.metadata = data(meta)
+                site.metadata, site.meta = data(meta), meta
         if _is_object(obj):
             _name_object(site, obj)
             break

@@ -20,7 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported
-from kfix.python.layout import INLINE, Style, explode, extend, line_break, remove, style_of
+from kfix.python.layout import INLINE, Style, explode, extend, line_break, remove, removable, style_of
 from kfix.python import cdk8s_plus as plus
 from kfix.python.names import CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, QUANTITY_MAPS, ClassRef, snake
 from kfix.python.reader import Field, Lit, Obj, Seq, Source, Unknown, Value, data
@@ -66,7 +66,7 @@ class Edits:
                 return None
             return self._add_missing(node, (key,), op)
         if isinstance(op, O.Delete):
-            self.dropped.setdefault(id(node.node), set()).add(_position(node, fld))
+            self._drop(node, {_position(node, fld)})
             return None
         target = fld.value
         if isinstance(target, Lit) and not isinstance(op.value, (dict, list)):
@@ -119,13 +119,20 @@ class Edits:
             raise EditUnsupported(f"cannot see every item of the list at line {node.line} ({node.open})", node.line)
         current = data(node)
         if isinstance(op, O.Discard):
-            drop = {i for i, item in enumerate(current) if item == op.value}
-            self.dropped.setdefault(id(node.node), set()).update(drop)
+            self._drop(node, {i for i, item in enumerate(current) if item == op.value})
             return
         _, pending = self.appended.setdefault(id(node.node), (node, []))
         probe = current + pending
         if not O.is_noop({"x": probe}, O.Append(("x",), op.value, op.unique_key)):
             pending.append(O.clone(op.value))
+
+    def _drop(self, value: Obj | Seq, positions: set[int]) -> None:
+        drop = self.dropped.get(id(value.node), set()) | positions
+        if not removable(value.node, drop):
+            raise EditUnsupported(f"removing from the {'list' if isinstance(value, Seq) else 'object'} at line "
+                                  f"{value.line} would lose a comment (it has no line of its own to keep it on)",
+                                  value.line)
+        self.dropped[id(value.node)] = drop
 
     def kinds(self) -> Counter:
         """How many arguments/entries/items are added, removed and literals replaced (what verification expects)."""
@@ -254,9 +261,20 @@ class _Builder(cst.CSTTransformer):
         return len(lines[pos.end.line - 1]) + width > max(88, self.source.widest)
 
     def _one_per_line(self, node: cst.CSTNode) -> Style:
-        line = self.source.lines[self.source.positions[node].start.line - 1]
+        """One element per line, a level deeper than the line ``node`` starts on, and a level more for each
+        bracket around it on that line that gains elements too (it is laid out one per line as well)."""
+        start = self.source.positions[node].start.line
+        line = self.source.lines[start - 1]
         indent = line[: len(line) - len(line.lstrip())]
         unit = self.source.module.default_indent
+        cur = self.source.parents.get(node)
+        while isinstance(cur, (cst.Call, cst.Dict, cst.List, cst.Tuple, cst.Arg, cst.DictElement, cst.Element)):
+            pos = self.source.positions[cur]
+            if pos.start.line != start:
+                break
+            if (id(cur) in self.edits.added or id(cur) in self.edits.appended) and pos.end.line == start:
+                indent += unit
+            cur = self.source.parents.get(cur)
         return Style(True, False, indent + unit, indent, self.trailing_commas())
 
     def trailing_commas(self) -> bool:
