@@ -354,7 +354,10 @@ class Source:
                 continue
             api = key if is_map or not snake else camel(key)
             sub = "map" if (not is_map and api in MAP_FIELDS) else (None if is_map else FIELD_TYPES.get((expected, api)))
-            obj.fields[api] = Field(key, self.value(el.value, sub, snake), el)
+            value = self.value(el.value, sub, snake)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, api
+            obj.fields[api] = Field(key, value, el)
         return obj
 
     def _pulumi_inside(self, node: cst.CSTNode) -> bool:
