@@ -54,6 +54,7 @@ class Unknown:
     node: cst.BaseExpression
     line: int
     code: str
+    built_here: bool = False  # built in this file, in more than one way or for more than one reader
 
 
 @dataclass(eq=False)
@@ -233,12 +234,12 @@ class Source:
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
             if why:
-                return Unknown(why, node, line, self.code(node))
+                return Unknown(why, node, line, self.code(node), built_here="more than once" in why)
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
-            return Unknown(why, node, line, self.code(node))
+            return Unknown(why, node, line, self.code(node), built_here=why.endswith("more than once"))
         return Unknown("a value computed at run time", node, line, self.code(node))
 
     def _enum_member(self, node: cst.Attribute) -> str | None:
@@ -264,8 +265,9 @@ class Source:
             expr, why = follow.function_result(self, node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
-            if why:
-                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node))
+            if why:  # a function of this file
+                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node),
+                               built_here=True)
             return Unknown(f"the result of `{self.code(node.func)}(...)` (known at run time only)", node, line,
                            self.code(node))
         obj = Obj(node, ref.type, ref.family, line, ref)
@@ -376,6 +378,41 @@ class Source:
         return bool(found)
 
     # -- finding pods --
+    def unreadable_pod_specs(self) -> list[Unknown]:
+        """Pod specs the code passes as values kfix cannot read: ``spec=`` of a pod template or a Pod (a call
+        of a known class, or a dict under ``template`` / of kind Pod) that is a parameter, a call, ... (not
+        those built in this file: each construction there is read, and fixed, as a pod of its own)."""
+        found: list[Unknown] = []
+        source = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                ref = source.class_of(node.func)
+                if ref is None or ref.type not in ("PodTemplateSpec", "Pod") or ref.workload:
+                    return
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value == "spec":
+                        value = source.value(arg.value, "PodSpec")
+                        if isinstance(value, Unknown) and not value.built_here:
+                            found.append(value)
+
+            def visit_Dict(self, node: cst.Dict) -> None:
+                entries = {literal(el.key): el.value for el in node.elements if isinstance(el, cst.DictElement)}
+                holders = []
+                if isinstance(entries.get("template"), cst.Dict):
+                    holders.append(entries["template"])
+                if literal(entries.get("kind")) == "Pod":
+                    holders.append(node)
+                for holder in holders:
+                    for el in holder.elements:
+                        if isinstance(el, cst.DictElement) and literal(el.key) == "spec":
+                            value = source.value(el.value, "PodSpec")
+                            if isinstance(value, Unknown) and not value.built_here:
+                                found.append(value)
+
+        self.module.visit(Finder())
+        return found
+
     def pod_nodes(self) -> list[tuple[cst.CSTNode, bool]]:
         """Pod spec constructions in source order: PodSpec calls and dicts with a ``containers`` key, each
         with whether its dict keys are snake_case (inside a Pulumi call, or a snake_case key in its tree)."""
