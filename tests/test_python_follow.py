@@ -208,3 +208,27 @@ def test_a_pod_spec_built_in_a_shared_function_is_fixed_where_it_is_built() -> N
     ''')
     assert [(r.status, r.line) for r in plan.findings] == [("fix", 5)]  # once, where it is built
     assert plan.new_text.count("allow_privilege_escalation=False") == 1
+
+
+def test_a_star_import_of_one_library_module_is_resolved() -> None:
+    plan = _plan('''\
+        from kubernetes.client import *
+
+        spec = V1PodSpec(containers=[V1Container(name="a", image="a:1")])
+    ''')
+    assert [r.status for r in plan.findings] == ["fix"]
+    assert "security_context=V1SecurityContext(allow_privilege_escalation=False)" in plan.new_text
+    assert plan.new_text.count("import") == 1  # the star import binds the new class already
+
+
+def test_star_imports_kfix_cannot_resolve_are_reported() -> None:
+    plan = _plan('''\
+        from kubernetes.client import *
+        from company.models import *
+
+        spec = V1PodSpec(containers=[V1Container(name="a", image="a:1")])
+    ''')
+    (rep,) = plan.findings
+    assert rep.status == "unfixable" and rep.line == 4
+    assert ("`V1PodSpec` may come from `from kubernetes.client import *` (line 1), `from company.models import *` "
+            "(line 2), which kfix cannot resolve to one library class") in rep.note

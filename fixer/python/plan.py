@@ -101,7 +101,7 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
             return plan
         source = parse_source(text, path)
         sites = read_sites(source)
-        unread = source.unreadable_pod_specs()
+        unread = source.unreadable_pod_specs() + source.star_unresolved()
         if not sites and not unread:
             return plan
         plan.kubernetes = True

@@ -122,6 +122,10 @@ class Source:
         self._busy: set[int] = set()
         self.follow_cache: dict = {}
         self._contexts = None
+        self.stars = [(self.module.code_for_node(s.module), self.line(s)) for line in self.module.body
+                      if isinstance(line, cst.SimpleStatementLine) for s in line.body
+                      if isinstance(s, cst.ImportFrom) and isinstance(s.names, cst.ImportStar) and s.module is not None
+                      and not s.relative]
 
     def expression_contexts(self):
         """Which names and attributes are written (resolved on first use: most files never need it)."""
@@ -139,15 +143,60 @@ class Source:
 
     def class_of(self, func: cst.BaseExpression) -> ClassRef | None:
         names = self.qualified.get(func)
-        if names is None:
-            return None
         if callable(names):  # a lazily computed entry
             names = names()
-        for q in sorted(n.name for n in names):
+        for q in sorted(n.name for n in names or ()):
             ref = classify(q)
             if ref is not None:
                 return ref
+        if not names and self.stars:
+            return self._through_star(func)[0]
         return None
+
+    def _through_star(self, func: cst.BaseExpression) -> tuple[ClassRef | None, str]:
+        """A name the file binds nowhere, read through its ``from M import *``: the class when exactly one
+        star-imported library module can hold it; else (None, why) when it looks like a library class."""
+        dotted = []
+        node = func
+        while isinstance(node, cst.Attribute):
+            dotted.insert(0, node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None, ""
+        scope = self.scopes.get(node)
+        if scope is None or list(scope[node.value]) or node.value in dir(__builtins__):
+            return None, ""
+        path = ".".join([node.value, *dotted])
+        refs = {m: classify(f"{m}.{path}") for m, _ in self.stars}
+        known = [r for r in refs.values() if r is not None]
+        if len(known) == 1 and len(self.stars) == 1:
+            return known[0], ""
+        looks = any(classify(f"{root}.{path}") for root in _LIBRARY_ROOTS)
+        if not looks and not known:
+            return None, ""
+        where = ", ".join(f"`from {m} import *` (line {line})" for m, line in self.stars)
+        return None, f"`{path}` may come from {where}, which kfix cannot resolve to one library class"
+
+    def star_unresolved(self) -> list[Unknown]:
+        """Pod specs and workloads built by classes that only an unresolvable star import can bind."""
+        if not self.stars:
+            return []
+        found = []
+        source = self
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                names = source.qualified.get(node.func)
+                if (names() if callable(names) else names):
+                    return
+                ref, why = source._through_star(node.func)
+                code = source.code(node.func)
+                guess = next((r for r in (classify(f"{root}.{code}") for root in _LIBRARY_ROOTS) if r), None)
+                if ref is None and why and guess is not None and (guess.type == "PodSpec" or guess.kind):
+                    found.append(Unknown(why, node, source.line(node), source.code(node)))
+
+        self.module.visit(Calls())
+        return found
 
     def plus_line(self, module: str) -> plus.Line | None:
         """The cdk8s-plus line and release this file's ``module`` import stands for."""
@@ -440,6 +489,8 @@ class Source:
 
 
 _NOT_LITERAL = object()
+# modules a library class may come from, to tell a library-looking name in a file with star imports
+_LIBRARY_ROOTS = ("kubernetes.client", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1", ".imports.k8s")
 
 
 def _plusify(obj: Obj, module: str) -> None:
