@@ -262,15 +262,26 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) 
     named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
     units = find_units(sorted(named), args, state.options.config_dir)
     by_unit: dict[int, Inventory] = {}
+    by_namespaces: dict[tuple, Inventory] = {}
     for absolute, path in named.items():
         unit = units.of.get(absolute)
         if unit is None:
             continue
         inventory = by_unit.get(id(unit))
         if inventory is None:
-            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
-            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
+            members = [(named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES)]
+            deployed = {shown: units.namespaces[m] for shown, m in members if m in units.namespaces}
+            inventory = by_unit[id(unit)] = collect_inventory(_readable(members, state.max_size), None, deployed)
             inventory.unit = unit.name
+        namespaces = tuple(sorted(units.namespaces.get(absolute, ()), key=lambda n: (n is not None, n or "")))
+        accounts = units.service_accounts.get(absolute)
+        if accounts:  # the same facts, with the service accounts the builds' patches give this file's workloads
+            inventory = replace(inventory, namespaces=namespaces, service_accounts=accounts)
+        elif namespaces:  # the same facts, seen from a file its builds deploy to other namespaces
+            key = (id(unit), namespaces)
+            if key not in by_namespaces:
+                by_namespaces[key] = replace(inventory, namespaces=namespaces)
+            inventory = by_namespaces[key]
         state.inventories[path] = inventory
         patch = units.patches.get(absolute)
         if patch is not None:
