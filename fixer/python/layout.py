@@ -168,8 +168,75 @@ def extend(node: cst.CSTNode, new: list) -> cst.CSTNode:
     return _with_tail(_with_elements(node, els + middle + [final]), _fresh(tail))
 
 
+def _comments(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Comment(self, comment: cst.Comment) -> None:
+            found.append(comment.value)
+
+    node.visit(Visit())
+    return found
+
+
+def _with_comment_lines(ws, comments: list[str]):
+    """``ws`` (the line break before an element) with ``comments`` as lines of their own before that element."""
+    lines = [cst.EmptyLine(indent=ws.indent, whitespace=cst.SimpleWhitespace(ws.last_line.value),
+                           comment=cst.Comment(c)) for c in comments]
+    return ws.with_changes(empty_lines=[*ws.empty_lines, *lines])
+
+
+def _with_opening(node: cst.CSTNode, ws) -> cst.CSTNode:
+    if isinstance(node, cst.Call):
+        return node.with_changes(whitespace_before_args=ws)
+    if isinstance(node, cst.Dict):
+        return node.with_changes(lbrace=node.lbrace.with_changes(whitespace_after=ws))
+    return node.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=ws))
+
+
+def _keep_comments(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
+    """``node`` where each element that follows removed elements carries their comments as lines of their
+    own (kfix never drops a comment); only where elements are one per line."""
+    out = list(_elements(node))
+    opening = _opening(node)
+    carried: list[str] = []
+    kept = -1  # the last element kept so far: its comma's line break now leads to the next kept one
+    for i, e in enumerate(list(out)):
+        if i in drop:
+            carried += _comments(e)
+            continue
+        if carried:
+            prev = out[kept] if kept >= 0 else None
+            before = (prev.comma.whitespace_after if isinstance(prev.comma, cst.Comma) else None) \
+                if prev is not None else opening
+            if not isinstance(before, _PW):
+                raise ValueError("no line of its own for a comment of a removed element")
+            if prev is None:
+                opening = _with_comment_lines(before, carried)
+            else:
+                out[kept] = prev.with_changes(comma=prev.comma.with_changes(
+                    whitespace_after=_with_comment_lines(before, carried)))
+            carried = []
+        kept = i
+    if carried:
+        raise ValueError("no line of its own for a comment of a removed element")
+    return _with_opening(_with_elements(node, out), opening)
+
+
+def removable(node: cst.CSTNode, drop: set[int]) -> bool:
+    """Can the elements at ``drop`` go without losing a comment?"""
+    try:
+        _keep_comments(node, drop)
+    except ValueError:
+        return False
+    return True
+
+
 def remove(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
-    """``node`` without the elements at the positions ``drop``."""
+    """``node`` without the elements at the positions ``drop``; comments in them stay, as lines of their
+    own before the next element (ValueError when the layout has no line to keep them on)."""
+    if any(_comments(e) for i, e in enumerate(_elements(node)) if i in drop):
+        node = _keep_comments(node, drop)
     els = list(_elements(node))
     keep = [e for i, e in enumerate(els) if i not in drop]
     if not keep:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import libcst as cst
-from libcst.metadata import (MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider,
-                             ScopeProvider)
+from libcst.metadata import (ExpressionContextProvider, MetadataWrapper, ParentNodeProvider, PositionProvider,
+                             QualifiedNameProvider, ScopeProvider)
 
 from kfix.python import cdk8s_plus as plus
+from kfix.python import follow
 from kfix.python.names import (CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, PULUMI, ClassRef, camel, classify,
                                looks_snake)
 
@@ -83,6 +84,8 @@ class Seq:
     item_type: str | None
     line: int
     open: str | None = None
+    parent: Obj | None = None  # the call whose keyword argument holds this list
+    key: str | None = None  # that argument's API field name
 
 
 Value = Union[Obj, Seq, Lit, Unknown]
@@ -102,7 +105,9 @@ def data(value: Value) -> Any:
 class Source:
     """A parsed module with the metadata kfix resolves names with, and the values read from it."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, path: str | None = None):
+        self.path = path
+        self._plus_lines: dict[str, plus.Line | None] = {}
         self.module = cst.parse_module(text)
         self.lines = text.splitlines()
         self.widest = max((len(line) for line in self.lines), default=0)
@@ -114,6 +119,14 @@ class Source:
         self.parents = meta[ParentNodeProvider]
         self._values: dict[int, Value] = {}
         self._busy: set[int] = set()
+        self.follow_cache: dict = {}
+        self._contexts = None
+
+    def expression_contexts(self):
+        """Which names and attributes are written (resolved on first use: most files never need it)."""
+        if self._contexts is None:
+            self._contexts = self.wrapper.resolve(ExpressionContextProvider)
+        return self._contexts
 
     # -- places --
     def line(self, node: cst.CSTNode) -> int:
@@ -134,6 +147,12 @@ class Source:
             if ref is not None:
                 return ref
         return None
+
+    def plus_line(self, module: str) -> plus.Line | None:
+        """The cdk8s-plus line and release this file's ``module`` import stands for."""
+        if module not in self._plus_lines:
+            self._plus_lines[module] = plus.line_of(module, self.path)
+        return self._plus_lines[module]
 
     # -- variables --
     def assigned_value(self, name: cst.Name) -> tuple[cst.BaseExpression | None, str]:
@@ -192,7 +211,7 @@ class Source:
     def _evaluate(self, node: cst.BaseExpression, expected: str | None, snake_hint: bool) -> Value:
         line = self.line(node)
         if isinstance(node, cst.Call):
-            return self._call(node, expected, line)
+            return self._call(node, expected, line, snake_hint)
         if isinstance(node, cst.Dict):
             return self._dict(node, expected, snake_hint, line)
         if isinstance(node, (cst.List, cst.Tuple)):
@@ -210,6 +229,11 @@ class Source:
             member = self._enum_member(node)
             if member is not None:
                 return Lit(member, node, line)
+            expr, why = follow.self_attribute(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:
+                return Unknown(why, node, line, self.code(node))
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
@@ -218,22 +242,30 @@ class Source:
         return Unknown("a value computed at run time", node, line, self.code(node))
 
     def _enum_member(self, node: cst.Attribute) -> str | None:
-        """``kplus.Capability.NET_ADMIN``: the value of a cdk8s-plus enum member kfix knows."""
+        """``kplus.Capability.NET_ADMIN``, ``kplus.SeccompProfileType.RUNTIME_DEFAULT``: the API value of a
+        cdk8s-plus enum member kfix knows."""
         names = self.qualified.get(node)
         if callable(names):
             names = names()
         for q in names or ():
             parts = q.name.split(".")
-            if len(parts) == 3 and plus.version_of(parts[0]) is not None and parts[1] == "Capability":
-                return parts[2]
+            if len(parts) == 3 and plus.version_of(parts[0]) is not None:
+                value = plus.enum_value(parts[1], parts[2])
+                if value is not None:
+                    return value
         return None
 
-    def _call(self, node: cst.Call, expected: str | None, line: int) -> Value:
+    def _call(self, node: cst.Call, expected: str | None, line: int, snake_hint: bool = False) -> Value:
         ref = self.class_of(node.func)
         if ref is None:
             literal = self._quantity(node)
             if literal is not _NOT_LITERAL:
                 return Lit(literal, node, line)
+            expr, why = follow.function_result(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:
+                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node))
             return Unknown(f"the result of `{self.code(node.func)}(...)` (known at run time only)", node, line,
                            self.code(node))
         obj = Obj(node, ref.type, ref.family, line, ref)
@@ -257,6 +289,8 @@ class Source:
             value = self.value(arg.value, sub, ref.family == PULUMI)
             if ref.family == PLUS and isinstance(value, Obj) and value.family == DICT:
                 _plusify(value, ref.module)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, key
             obj.fields[key] = Field(arg.keyword.value, value, arg)
 
     def _added_containers(self, pod: Obj, node: cst.Call, ref: ClassRef) -> None:
