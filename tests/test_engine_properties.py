@@ -247,13 +247,13 @@ def allow_pruned(expected: Any, original: Any, actual: Any, path: tuple = ()) ->
                     gone.append(path + (key,))
         return out, gone
     if isinstance(expected, list) and isinstance(original, list) and isinstance(actual, list) and \
-            len(expected) == len(original) == len(actual):
+            len(original) <= len(expected) == len(actual):  # the same items, or more appended after them
         out, gone = [], []
         for i, (e, o, a) in enumerate(zip(expected, original, actual)):
             item, below = allow_pruned(e, o, a, path + (i,))
             out.append(item)
             gone += below
-        return out, gone
+        return out + expected[len(original):], gone
     return expected, []
 
 
