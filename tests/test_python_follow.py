@@ -171,3 +171,64 @@ def test_method_result_called_once() -> None:
     assert "allow_privilege_escalation=False" in plan.new_text
     again = plan_python("app.py", plan.new_text.encode(), OPTIONS, Inventory())
     assert again.error is None and not again.changes
+
+
+def test_a_pod_spec_kfix_cannot_read_is_reported_for_every_rule() -> None:
+    plan = _plan('''\
+        from kubernetes import client
+
+
+        def deployment(name, spec):
+            return client.V1Deployment(
+                metadata=client.V1ObjectMeta(name=name),
+                spec=client.V1DeploymentSpec(template=client.V1PodTemplateSpec(spec=spec)),
+            )
+
+
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"}, "spec": load_spec()}
+    ''')
+    assert [(r.status, r.line, r.resource) for r in plan.findings] == [
+        ("unfixable", 7, "Deployment/line-7"), ("unfixable", 11, "Pod/debug")]
+    assert "`spec` is a function parameter (known at run time only)" in plan.findings[0].note
+    assert "the result of `load_spec(...)` (known at run time only)" in plan.findings[1].note
+    assert plan.new_text is None
+
+
+def test_a_pod_spec_built_in_a_shared_function_is_fixed_where_it_is_built() -> None:
+    plan = _plan('''\
+        from kubernetes import client
+
+
+        def spec(image):
+            return client.V1PodSpec(containers=[client.V1Container(name="app", image=image)])
+
+
+        a = client.V1PodTemplateSpec(spec=spec("a:1"))
+        b = client.V1PodTemplateSpec(spec=spec("b:1"))
+    ''')
+    assert [(r.status, r.line) for r in plan.findings] == [("fix", 5)]  # once, where it is built
+    assert plan.new_text.count("allow_privilege_escalation=False") == 1
+
+
+def test_a_star_import_of_one_library_module_is_resolved() -> None:
+    plan = _plan('''\
+        from kubernetes.client import *
+
+        spec = V1PodSpec(containers=[V1Container(name="a", image="a:1")])
+    ''')
+    assert [r.status for r in plan.findings] == ["fix"]
+    assert "security_context=V1SecurityContext(allow_privilege_escalation=False)" in plan.new_text
+    assert plan.new_text.count("import") == 1  # the star import binds the new class already
+
+
+def test_star_imports_kfix_cannot_resolve_are_reported() -> None:
+    plan = _plan('''\
+        from kubernetes.client import *
+        from company.models import *
+
+        spec = V1PodSpec(containers=[V1Container(name="a", image="a:1")])
+    ''')
+    (rep,) = plan.findings
+    assert rep.status == "unfixable" and rep.line == 4
+    assert ("`V1PodSpec` may come from `from kubernetes.client import *` (line 1), `from company.models import *` "
+            "(line 2), which kfix cannot resolve to one library class") in rep.note

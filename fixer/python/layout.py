@@ -194,9 +194,9 @@ def _with_opening(node: cst.CSTNode, ws) -> cst.CSTNode:
     return node.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=ws))
 
 
-def _keep_comments(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
+def _keep_comments(node: cst.CSTNode, drop: set[int]) -> tuple[cst.CSTNode, list[str]]:
     """``node`` where each element that follows removed elements carries their comments as lines of their
-    own (kfix never drops a comment); only where elements are one per line."""
+    own (kfix never drops a comment), and the comments of removed elements that no kept element follows."""
     out = list(_elements(node))
     opening = _opening(node)
     carried: list[str] = []
@@ -218,25 +218,49 @@ def _keep_comments(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
                     whitespace_after=_with_comment_lines(before, carried)))
             carried = []
         kept = i
-    if carried:
-        raise ValueError("no line of its own for a comment of a removed element")
-    return _with_opening(_with_elements(node, out), opening)
+    return _with_opening(_with_elements(node, out), opening), carried
+
+
+def _emptied_keeping_comments(node: cst.CSTNode) -> cst.CSTNode:
+    """``node`` without elements, its comments on lines of their own between the brackets."""
+    style = style_of(node)
+    comments = _comments(node.with_changes(func=cst.Name("f")) if isinstance(node, cst.Call) else node)
+    lines = [cst.EmptyLine(indent=style.indent, whitespace=cst.SimpleWhitespace(style.item), comment=cst.Comment(c))
+             for c in comments]
+    inside = _PW(first_line=cst.TrailingWhitespace(), empty_lines=lines, indent=style.indent,
+                 last_line=cst.SimpleWhitespace(style.close))
+    empty = _with_elements(node, [])
+    if isinstance(node, cst.Call):
+        return empty.with_changes(whitespace_before_args=inside)
+    if isinstance(node, cst.Dict):
+        return empty.with_changes(lbrace=cst.LeftCurlyBrace(whitespace_after=inside), rbrace=cst.RightCurlyBrace())
+    return empty.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=inside),
+                              rbracket=node.rbracket.with_changes(whitespace_before=cst.SimpleWhitespace("")))
 
 
 def removable(node: cst.CSTNode, drop: set[int]) -> bool:
     """Can the elements at ``drop`` go without losing a comment?"""
     try:
-        _keep_comments(node, drop)
+        remove(node, drop)
     except ValueError:
         return False
     return True
 
 
+def _inner_comments(node: cst.CSTNode) -> list[str]:
+    return _comments(node.with_changes(func=cst.Name("f")) if isinstance(node, cst.Call) else node)
+
+
 def remove(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
-    """``node`` without the elements at the positions ``drop``; comments in them stay, as lines of their
-    own before the next element (ValueError when the layout has no line to keep them on)."""
+    """``node`` without the elements at the positions ``drop``. Comments in them stay, as lines of their own
+    before the next element or the closing bracket (ValueError when the layout has no line for them)."""
+    if len(drop) >= len(_elements(node)) and _inner_comments(node):
+        if not style_of(node).multiline:
+            raise ValueError("no line of its own for a comment of a removed element")
+        return _emptied_keeping_comments(node)
+    carried: list[str] = []
     if any(_comments(e) for i, e in enumerate(_elements(node)) if i in drop):
-        node = _keep_comments(node, drop)
+        node, carried = _keep_comments(node, drop)
     els = list(_elements(node))
     keep = [e for i, e in enumerate(els) if i not in drop]
     if not keep:
@@ -248,12 +272,37 @@ def remove(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
         return out.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=cst.SimpleWhitespace("")),
                                 rbracket=node.rbracket.with_changes(whitespace_before=cst.SimpleWhitespace("")))
     old_last = els[-1]
-    if keep[-1] is not old_last:  # the old last element went: the new last one takes its ending
-        if isinstance(node, cst.Call):
-            keep[-1] = keep[-1].with_changes(comma=old_last.comma, whitespace_after_arg=old_last.whitespace_after_arg)
+    if keep[-1] is old_last:
+        return _with_elements(node, keep)
+    # the old last element went: the new last one takes its ending, keeping the comments on the way there
+    new_last = keep[-1]
+    own = new_last.comma.whitespace_after if isinstance(new_last.comma, cst.Comma) else None
+    tail = _tail(node)
+    lost = _comments(own) if own is not None else []
+    if isinstance(tail, _PW) and tail.first_line.comment is not None:
+        carried.append(tail.first_line.comment.value)  # the removed last element's own end-of-line comment
+        tail = tail.with_changes(first_line=cst.TrailingWhitespace())
+    if lost or carried:
+        if not isinstance(tail, _PW) or (own is not None and not isinstance(own, _PW)):
+            raise ValueError("no line of its own for a comment of a removed element")
+        lines = [cst.EmptyLine(indent=tail.indent, whitespace=cst.SimpleWhitespace(_item_indent(node)),
+                               comment=cst.Comment(c)) for c in carried]
+        tail = tail.with_changes(first_line=own.first_line if own is not None else tail.first_line,
+                                 empty_lines=[*(own.empty_lines if own is not None else []), *lines,
+                                              *tail.empty_lines])
+    if isinstance(node, cst.Call):
+        if isinstance(old_last.comma, cst.Comma):
+            keep[-1] = new_last.with_changes(comma=old_last.comma.with_changes(whitespace_after=tail),
+                                             whitespace_after_arg=old_last.whitespace_after_arg)
         else:
-            keep[-1] = keep[-1].with_changes(comma=old_last.comma)
-    return _with_elements(node, keep)
+            keep[-1] = new_last.with_changes(comma=old_last.comma, whitespace_after_arg=tail)
+        return _with_elements(node, keep)
+    keep[-1] = new_last.with_changes(comma=old_last.comma)
+    return _with_tail(_with_elements(node, keep), tail)
+
+
+def _item_indent(node: cst.CSTNode) -> str:
+    return style_of(node).item
 
 
 def _with_elements(node: cst.CSTNode, els: list) -> cst.CSTNode:

@@ -101,9 +101,12 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
             return plan
         source = parse_source(text, path)
         sites = read_sites(source)
-        if not sites:
+        unread = source.unreadable_pod_specs() + source.star_unresolved()
+        if not sites and not unread:
             return plan
         plan.kubernetes = True
+        for value in unread:
+            _unreadable_pod(plan, source, value, options)
         for index, site in enumerate(sites):
             _run_rules(plan, source, index, site, options, inventory)
         plan.changes = _expressible(plan, source, sites)
@@ -170,6 +173,21 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+def _unreadable_pod(plan: FilePlan, source: Source, value: Unknown, options: Options) -> None:
+    """A pod spec the code passes as a value kfix cannot read: every rule reports it as not fixable."""
+    site = locate(source, value.node, Obj(value.node, "PodSpec", "", value.line))
+    annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
+    exempt = exempt_ids(annotations)
+    for rule in options.rules:
+        finding = Finding(rule.id, "unreadable", "the pod spec cannot be read from the code", Fix.SAFE, _SPEC)
+        rep = Reported(finding, plan.path, value.line, site.resource, "unfixable",
+                       f"cannot be edited safely: {value.why}: `{value.code}` (line {value.line}); "
+                       "kfix does not guess it")
+        plan.findings.append(rep)
+        if exempted_by(finding, exempt):
+            wants_fix(rep, exempt, options)
 
 
 def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exempt) -> None:

@@ -54,6 +54,7 @@ class Unknown:
     node: cst.BaseExpression
     line: int
     code: str
+    built_here: bool = False  # built in this file, in more than one way or for more than one reader
 
 
 @dataclass(eq=False)
@@ -121,6 +122,10 @@ class Source:
         self._busy: set[int] = set()
         self.follow_cache: dict = {}
         self._contexts = None
+        self.stars = [(self.module.code_for_node(s.module), self.line(s)) for line in self.module.body
+                      if isinstance(line, cst.SimpleStatementLine) for s in line.body
+                      if isinstance(s, cst.ImportFrom) and isinstance(s.names, cst.ImportStar) and s.module is not None
+                      and not s.relative]
 
     def expression_contexts(self):
         """Which names and attributes are written (resolved on first use: most files never need it)."""
@@ -138,15 +143,60 @@ class Source:
 
     def class_of(self, func: cst.BaseExpression) -> ClassRef | None:
         names = self.qualified.get(func)
-        if names is None:
-            return None
         if callable(names):  # a lazily computed entry
             names = names()
-        for q in sorted(n.name for n in names):
+        for q in sorted(n.name for n in names or ()):
             ref = classify(q)
             if ref is not None:
                 return ref
+        if not names and self.stars:
+            return self._through_star(func)[0]
         return None
+
+    def _through_star(self, func: cst.BaseExpression) -> tuple[ClassRef | None, str]:
+        """A name the file binds nowhere, read through its ``from M import *``: the class when exactly one
+        star-imported library module can hold it; else (None, why) when it looks like a library class."""
+        dotted = []
+        node = func
+        while isinstance(node, cst.Attribute):
+            dotted.insert(0, node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None, ""
+        scope = self.scopes.get(node)
+        if scope is None or list(scope[node.value]) or node.value in dir(__builtins__):
+            return None, ""
+        path = ".".join([node.value, *dotted])
+        refs = {m: classify(f"{m}.{path}") for m, _ in self.stars}
+        known = [r for r in refs.values() if r is not None]
+        if len(known) == 1 and len(self.stars) == 1:
+            return known[0], ""
+        looks = any(classify(f"{root}.{path}") for root in _LIBRARY_ROOTS)
+        if not looks and not known:
+            return None, ""
+        where = ", ".join(f"`from {m} import *` (line {line})" for m, line in self.stars)
+        return None, f"`{path}` may come from {where}, which kfix cannot resolve to one library class"
+
+    def star_unresolved(self) -> list[Unknown]:
+        """Pod specs and workloads built by classes that only an unresolvable star import can bind."""
+        if not self.stars:
+            return []
+        found = []
+        source = self
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                names = source.qualified.get(node.func)
+                if (names() if callable(names) else names):
+                    return
+                ref, why = source._through_star(node.func)
+                code = source.code(node.func)
+                guess = next((r for r in (classify(f"{root}.{code}") for root in _LIBRARY_ROOTS) if r), None)
+                if ref is None and why and guess is not None and (guess.type == "PodSpec" or guess.kind):
+                    found.append(Unknown(why, node, source.line(node), source.code(node)))
+
+        self.module.visit(Calls())
+        return found
 
     def plus_line(self, module: str) -> plus.Line | None:
         """The cdk8s-plus line and release this file's ``module`` import stands for."""
@@ -233,12 +283,12 @@ class Source:
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
             if why:
-                return Unknown(why, node, line, self.code(node))
+                return Unknown(why, node, line, self.code(node), built_here="more than once" in why)
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
-            return Unknown(why, node, line, self.code(node))
+            return Unknown(why, node, line, self.code(node), built_here=why.endswith("more than once"))
         return Unknown("a value computed at run time", node, line, self.code(node))
 
     def _enum_member(self, node: cst.Attribute) -> str | None:
@@ -264,8 +314,9 @@ class Source:
             expr, why = follow.function_result(self, node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
-            if why:
-                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node))
+            if why:  # a function of this file
+                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node),
+                               built_here=True)
             return Unknown(f"the result of `{self.code(node.func)}(...)` (known at run time only)", node, line,
                            self.code(node))
         obj = Obj(node, ref.type, ref.family, line, ref)
@@ -354,7 +405,10 @@ class Source:
                 continue
             api = key if is_map or not snake else camel(key)
             sub = "map" if (not is_map and api in MAP_FIELDS) else (None if is_map else FIELD_TYPES.get((expected, api)))
-            obj.fields[api] = Field(key, self.value(el.value, sub, snake), el)
+            value = self.value(el.value, sub, snake)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, api
+            obj.fields[api] = Field(key, value, el)
         return obj
 
     def _pulumi_inside(self, node: cst.CSTNode) -> bool:
@@ -373,6 +427,41 @@ class Source:
         return bool(found)
 
     # -- finding pods --
+    def unreadable_pod_specs(self) -> list[Unknown]:
+        """Pod specs the code passes as values kfix cannot read: ``spec=`` of a pod template or a Pod (a call
+        of a known class, or a dict under ``template`` / of kind Pod) that is a parameter, a call, ... (not
+        those built in this file: each construction there is read, and fixed, as a pod of its own)."""
+        found: list[Unknown] = []
+        source = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                ref = source.class_of(node.func)
+                if ref is None or ref.type not in ("PodTemplateSpec", "Pod") or ref.workload:
+                    return
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value == "spec":
+                        value = source.value(arg.value, "PodSpec")
+                        if isinstance(value, Unknown) and not value.built_here:
+                            found.append(value)
+
+            def visit_Dict(self, node: cst.Dict) -> None:
+                entries = {literal(el.key): el.value for el in node.elements if isinstance(el, cst.DictElement)}
+                holders = []
+                if isinstance(entries.get("template"), cst.Dict):
+                    holders.append(entries["template"])
+                if literal(entries.get("kind")) == "Pod":
+                    holders.append(node)
+                for holder in holders:
+                    for el in holder.elements:
+                        if isinstance(el, cst.DictElement) and literal(el.key) == "spec":
+                            value = source.value(el.value, "PodSpec")
+                            if isinstance(value, Unknown) and not value.built_here:
+                                found.append(value)
+
+        self.module.visit(Finder())
+        return found
+
     def pod_nodes(self) -> list[tuple[cst.CSTNode, bool]]:
         """Pod spec constructions in source order: PodSpec calls and dicts with a ``containers`` key, each
         with whether its dict keys are snake_case (inside a Pulumi call, or a snake_case key in its tree)."""
@@ -400,6 +489,8 @@ class Source:
 
 
 _NOT_LITERAL = object()
+# modules a library class may come from, to tell a library-looking name in a file with star imports
+_LIBRARY_ROOTS = ("kubernetes.client", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1", ".imports.k8s")
 
 
 def _plusify(obj: Obj, module: str) -> None:

@@ -342,6 +342,8 @@ class _Builder(cst.CSTTransformer):
             if not ok:
                 raise EditUnsupported(f"the name {name} is already used for something else in this file")
             return cst.Name(name)
+        if any(star == module for star, _ in self.source.stars):  # ``from module import *`` binds it already
+            return cst.Name(name)
         self.imports.add((module, name))
         return cst.Name(name)
 

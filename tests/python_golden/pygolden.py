@@ -129,8 +129,9 @@ def containers_by_style(result) -> dict[tuple[str, str, str], str]:
                 field = site.value.fields.get(section)
                 if field is None or not isinstance(field.value, Seq):
                     continue
-                for item, c in zip(field.value.items, spec.get(section) or []):
-                    name = c.get("name") if isinstance(c, dict) else None
+                for i, (item, c) in enumerate(zip(field.value.items, spec.get(section) or [])):
+                    # (a container kfix cannot read is reported under its place in the list)
+                    name = c.get("name") if isinstance(c, dict) else f"{section}[{i}]"
                     out[(plan.path, site.resource, str(name))] = construction_style(item, site.value)
     return out
 
