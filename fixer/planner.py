@@ -89,6 +89,7 @@ class FilePlan:
     stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
     settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
+    diff: str | None = field(default=None, repr=False, compare=False)  # the unified diff, made where it was planned
 
     @property
     def changed(self) -> bool:
@@ -151,7 +152,7 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
             continue
         plan.kubernetes = True
         first_change, first_finding = len(plan.changes), len(plan.findings)
-        working = O.clone(doc.data)
+        working = _Working(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
         del working
@@ -196,7 +197,24 @@ def _canonical(value: Any) -> Any:
     return (kind.__name__, value)
 
 
-def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
+class _Working:
+    """The document's data as the fixes accepted so far leave it (rules read earlier rules' fixes): the
+    parsed data itself until the first fix, then a copy (most documents of a hardened tree get none)."""
+
+    __slots__ = ("data", "copied")
+
+    def __init__(self, data: Any):
+        self.data, self.copied = data, False
+
+    def apply(self, ops: tuple, pod: Pod) -> None:
+        if not self.copied:
+            self.data, self.copied = O.clone(self.data), True
+            pod.doc = self.data
+        for op in ops:
+            O.apply_one(self.data, op)
+
+
+def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
                inventory: Inventory) -> None:
     annotations: dict = {}
     labels: dict = {}
@@ -206,20 +224,20 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             if isinstance(found, dict):
                 into.update(found)
     exempt = exempt_ids(annotations, labels)
-    pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
+    pod = Pod(working.data, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
     for rule in options.rules:
         for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
-            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working, finding.ops)):
+            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working.data, finding.ops)):
                 continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            blocked = next((p for p in map(lambda op: O.conflict(working, op), finding.ops) if p is not None), None)
+            blocked = next((p for p in map(lambda op: O.conflict(working.data, op), finding.ops) if p is not None), None)
             if blocked is not None:
                 rep.status = "unfixable"
                 rep.note = f"cannot be edited safely: {'.'.join(map(str, blocked))} is not of the expected type"
@@ -236,8 +254,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             change.ops.extend(finding.ops)
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
-            for op in finding.ops:
-                O.apply_one(working, op)
+            working.apply(finding.ops, pod)
     plan.changes.extend(changes.values())
 
 
