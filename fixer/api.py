@@ -19,15 +19,16 @@ from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
 from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
 from kfix.fileio import write_file
-from kfix.files import PYTHON_SUFFIXES, Candidate, discover
-from kfix.inventory import collect_inventory
+from kfix.cache import ContentCache, cache_folder
+from kfix.files import PYTHON_SUFFIXES, Candidate, Listing, discover
+from kfix.inventory import collect_inventory, fact_objects, inventory_object
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
 from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes", "read_stream",
-           "render_subset", "write_file", "write_plan", "lean_plan", "collect_inventory"]
+           "render_subset", "write_file", "write_plan", "lean_plan", "keep_only", "plan_diff", "collect_inventory"]
 
 
 @dataclass
@@ -82,9 +83,11 @@ class _RunState:
     inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
     patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     write: bool = False  # rewrite each changed file right after planning it
-    lean: bool = False  # keep of each plan only what the run's summary needs
+    output: str | None = None  # what of each plan to keep (see ``keep_only``); None: everything
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
+    cache: ContentCache | None = None  # findings of files that needed no change, by content and facts
+    stamps: dict[str, FileStamp] = field(default_factory=dict)  # absolute path -> what reading its unit found
 
 
 # Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
@@ -111,19 +114,74 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    inventory = state.inventories.get(cand.path, state.inventory)
+    cache, key = state.cache, None
+    if cache is not None:
+        real = cand.real or os.path.realpath(cand.path)
+        stamp = state.stamps.get(os.path.abspath(cand.path))
+        if stamp is not None:  # read a moment ago for its unit's facts
+            hit = cache.lookup(cand.path, real, cache.key(stamp.digest, options, inventory, patch_note))
+            if hit is not None:  # the same bytes, options and facts needed no change last time
+                return _answered(cand, hit, stamp, patch_note, state)
     try:
         raw, stamp = read_input(cand.path, state.max_size)
     except InputError as exc:
         return FilePlan(cand.path, error=exc.located(cand.path))
-    patch_note = state.patches.get(cand.path)
-    options = replace(state.options, overlay=True) if patch_note else state.options
-    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory))
+    if cache is not None:
+        key = cache.key(stamp.digest, options, inventory, patch_note)
+        hit = cache.lookup(cand.path, real, key)
+        if hit is not None:
+            return _answered(cand, hit, stamp, patch_note, state)
+    plan = _plan_safely(cand.path, raw, options, inventory)
     plan.stamp = stamp
+    if cache is not None:
+        cache.store(real, key, plan)
     if patch_note and plan.error is None:
         plan.note = patch_note
     if state.write:
         write_plan(plan, state.roots)
-    return lean_plan(plan) if state.lean else plan
+    return keep_only(plan, state.output)
+
+
+def _answered(cand: Candidate, hit: tuple, stamp: FileStamp, note: str | None, state: _RunState) -> FilePlan:
+    """The plan of a file the cache answered for: its findings, no change, and no text (it was not parsed)."""
+    return keep_only(FilePlan(cand.path, findings=hit[0], stamp=stamp, note=note, kubernetes=hit[1]), state.output)
+
+
+OUTPUTS = (None, "summary", "diff", "findings")
+
+
+def keep_only(plan: FilePlan, output: str | None) -> FilePlan:
+    """What of a plan a run keeps (and a worker process sends back): None everything; ``summary`` what
+    the run's summary and exit code read (``lean_plan``); ``diff`` that and the unified diff
+    (``plan.diff``); ``findings`` every finding as reports show it (without its operations), and
+    whether the file changed. A run over many files then holds, and moves between processes, little."""
+    if output is None:
+        return plan
+    if output == "findings":
+        plan.settled = plan.changed
+        plan.source, plan.new_text, plan.parsed = None, None, None
+        for rep in plan.findings:
+            if rep.finding.ops:
+                rep.finding = replace(rep.finding, ops=())
+        for change in plan.changes:
+            change.ops, change.messages = [], []
+        return plan
+    if output == "diff" and plan.changed and plan.error is None and plan.source is not None:
+        plan.diff = plan_diff(plan)
+    return lean_plan(plan)
+
+
+def plan_diff(plan: FilePlan) -> str:
+    """The unified diff of a changed plan (``git apply`` takes it)."""
+    if plan.diff is not None:
+        return plan.diff
+    from kfix.diffs import unified_diff
+
+    bom = "\ufeff" if plan.source.bom else ""
+    return unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
 
 
 _STUBS: dict[tuple, Finding] = {}
@@ -195,7 +253,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
                max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
-               ignore_files: bool = True) -> RunResult:
+               ignore_files: bool = True, cache: bool = False, output: str | None = None) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -204,11 +262,15 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     cannot be written gets the error on its plan and is left as it was. Nothing is written outside
     ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
     Files are read one at a time (twice when they hold objects other files need to know about).
-    ``lean``: keep of each plan only what the run's summary needs (``lean_plan``), for runs over many files.
-    ``ignore_files``: folders are walked without what git ignores.
+    ``output``: keep of each plan only what the caller shows (``keep_only``), for runs over many files;
+    ``lean`` is ``output="summary"``.
+    ``ignore_files``: folders are walked without what git ignores. ``cache``: use the content cache
+    (``kfix.cache``) for the files that needed no change last time (their plans have findings, no
+    changes and no ``source``: they were not parsed).
     """
     roots = resolved_roots(list(paths) + list(values_files))
-    candidates = discover(paths, excludes, roots, ignore_files)
+    listing = Listing()  # one read of each folder, for discovery and for the deployment units
+    candidates = discover(paths, excludes, roots, ignore_files, listing)
     if write:  # temporary files an interrupted earlier run left where this one writes
         remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
                                 for c in candidates if not c.error)
@@ -220,8 +282,12 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write, lean=lean, roots=roots, max_size=max_file_size)
-        _unit_facts(state, candidates, paths)
+        if output not in OUTPUTS:
+            raise ValueError(f"output: one of {OUTPUTS}")
+        state = _RunState(options, Inventory(), write=write, output=output or ("summary" if lean else None),
+                          roots=roots, max_size=max_file_size,
+                          cache=_open_cache(paths, options) if cache else None)
+        _unit_facts(state, candidates, paths, listing)
         if jobs == 0:
             jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
         result = RunResult()
@@ -241,7 +307,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
                 for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-                    result.plans.append(lean_plan(plan) if lean else plan)  # share the stubs again
+                    # share the stubs again
+                    result.plans.append(lean_plan(plan) if state.output in ("summary", "diff") else plan)
                     if progress:
                         progress(i + 1, len(candidates))
     finally:
@@ -250,17 +317,23 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     for plan in chart_plans:
         if write:
             write_plan(plan, roots)
-        result.plans.append(lean_plan(plan) if lean else plan)
+        result.plans.append(keep_only(plan, state.output))
     return result
 
 
-def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
+def _open_cache(paths: list[str], options: Options) -> ContentCache | None:
+    folder = cache_folder(paths, options.config_dir)
+    return ContentCache(folder) if folder else None
+
+
+def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
+                listing: Listing | None = None) -> None:
     """Each file's cross-file facts, from the YAML files of its deployment unit (read from disk whether or
     not they were named), and the notes of the Kustomize patches among the files."""
     from kfix.units import find_units
 
     named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
-    units = find_units(sorted(named), args, state.options.config_dir)
+    units = find_units(sorted(named), args, state.options.config_dir, listing)
     by_unit: dict[int, Inventory] = {}
     for absolute, path in named.items():
         unit = units.of.get(absolute)
@@ -268,8 +341,7 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) 
             continue
         inventory = by_unit.get(id(unit))
         if inventory is None:
-            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
-            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
+            inventory = by_unit[id(unit)] = _unit_inventory(unit.files, named, state)
             inventory.unit = unit.name
         state.inventories[path] = inventory
         patch = units.patches.get(absolute)
@@ -279,19 +351,38 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) 
                                    "(the base is); only values it sets that weaken the base are findings")
 
 
+def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunState) -> Inventory:
+    """The cross-file facts of one unit's YAML files, read one at a time (one that cannot be read is
+    reported when it is planned). With the cache, each file's stamp is kept, so a file the cache holds is
+    not read again to be planned, and the fact objects of a file are parsed only when its bytes change."""
+    inv = Inventory()
+    cache = state.cache
+    for absolute in files:
+        if absolute.endswith(PYTHON_SUFFIXES):
+            continue
+        try:
+            raw, stamp = read_input(absolute, state.max_size)
+        except InputError:
+            continue
+        found = None
+        if cache is not None:
+            state.stamps[absolute] = stamp
+            real = os.path.realpath(absolute)
+            found = cache.facts(real, stamp.digest)
+        if found is None:
+            found = fact_objects(raw)
+            if cache is not None and found:
+                cache.store_facts(real, stamp.digest, found)
+        shown = named.get(absolute) or _shown(absolute)
+        for line, obj in found:
+            inventory_object(inv, obj, f"{shown}:{line}")
+    return inv
+
+
 def _shown(path: str) -> str:
     """A path as reports show it: relative to the working folder when under it."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
-
-
-def _readable(sources: Iterable[tuple[str, str]], max_size: int):
-    """(shown path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
-    for shown, path in sources:
-        try:
-            yield shown, read_input(path, max_size)[0]
-        except InputError:
-            continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:

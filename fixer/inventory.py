@@ -16,6 +16,9 @@ from kfix.yaml.source import decode
 _INVENTORY_MARKERS = (b"RoleBinding", b"NetworkPolicy", b"ResourceQuota")
 
 
+_KINDS = ("NetworkPolicy", "ResourceQuota", "RoleBinding", "ClusterRoleBinding")
+
+
 def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None = None) -> Inventory:
     """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run.
 
@@ -24,18 +27,23 @@ def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None 
     """
     inv = Inventory()
     for path, raw in sources:
-        if not any(m in raw for m in _INVENTORY_MARKERS):
-            continue
-        try:
-            docs = parse(decode(raw).text)
-        except InputError:
-            continue
-        if parsed is not None:
-            parsed[path] = docs
-        for doc in docs:
-            for _, obj in objects(doc.data):
-                inventory_object(inv, obj, f"{path}:{doc.line}")
+        for line, obj in fact_objects(raw, parsed, path):
+            inventory_object(inv, obj, f"{path}:{line}")
     return inv
+
+
+def fact_objects(raw: bytes, parsed: dict | None = None, path: str = "") -> list[tuple[int, dict]]:
+    """The objects of one file that carry cross-file facts, each with the line of its document: what
+    ``inventory_object`` records. A file that does not parse has none (planning reports it)."""
+    if not any(m in raw for m in _INVENTORY_MARKERS):
+        return []
+    try:
+        docs = parse(decode(raw).text)
+    except InputError:
+        return []
+    if parsed is not None:
+        parsed[path] = docs
+    return [(doc.line, obj) for doc in docs for _, obj in objects(doc.data) if obj.get("kind") in _KINDS]
 
 
 def _namespace(value: object) -> str | None:
