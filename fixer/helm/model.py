@@ -88,6 +88,7 @@ class ChartMap:
     pods: list[PodTemplate]
     subcharts: list["ChartMap"]
     notes: list[str] = field(default_factory=list)
+    helpers: dict = field(default_factory=dict, repr=False, compare=False)  # named templates (kfix.helm.names)
 
     @property
     def presets(self) -> tuple[tuple[str, ...], ...]:

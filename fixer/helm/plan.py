@@ -230,9 +230,13 @@ class Planner:
             failed.append((volume_ops[0], ("the rest of the fix does not go through values",
                                            c.where(volume_ops[0].path))))
         if fixed_ops and not vops:
-            failed.append((fixed_ops[0], ("the values already say so, but the rendered field does not follow them",
-                                          c.where(fixed_ops[0].path))))
-            fixed_ops = []
+            covered = self.covered(c, fixed_ops, values)
+            if covered is not None:  # kfix's edit of a key this container shares with another one does it
+                vops, flips, prefixes, src = covered
+            else:
+                failed.append((fixed_ops[0], ("the values already say so, but the rendered field does not follow "
+                                              "them", c.where(fixed_ops[0].path))))
+                fixed_ops = []
         if not fixed_ops or src is None:
             why, (template, line) = failed[0][1]
             rep = self.report(c, finding, "report", not_fixed(why), None)
@@ -257,6 +261,15 @@ class Planner:
             O.apply_one(working, op)
         for op in vops:
             O.apply_one(values, op)
+
+    def covered(self, c: Consumer, ops: list[O.Op], values: dict) -> tuple | None:
+        """The values operations that fix ``ops`` on the chart's own values, when the edits already planned
+        for another container of this pod (a key they share, grafana's `sidecar.resources`) hold them all."""
+        vops, problems, flips, prefixes, src = self.translator.translate(c, tuple(ops), O.clone(c.chart.eff))
+        if not vops or src is None or any(p is not None for p in problems) or \
+                not all(O.is_noop(values, op) for op in vops):
+            return None
+        return vops, flips, prefixes, src
 
     def gate_only(self, c: Consumer, finding: Finding, prefix: tuple, src: Source) -> None:
         assert src.gate is not None

@@ -16,6 +16,7 @@ from kfix import ops as O
 from kfix.helm import render as R
 from kfix.helm.charts import ChartNode
 from kfix.helm.gates import owned_gate, preset_marker, preset_on
+from kfix.helm.names import Unresolved, evaluate_name
 from kfix.helm.model import ContainerTemplate, FieldBinding, PodTemplate
 from kfix.helm.structure import Layout, LNode, evaluate
 from kfix.helm.templates import GUESS_PATHS, POD_PATHS
@@ -411,8 +412,16 @@ _NAME_PART = re.compile(r"\{\{-?\s*(\.Chart\.Name|\.Release\.Name|\.Values(?:\.[
 
 
 def resolved_name(name: str, chart: ChartNode) -> str:
-    """A container name (or kind) with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}`
-    parts (`| default "y"` too) filled in; the rest left as written."""
+    """A container name (or kind) as Helm renders it with the chart's values (kfix.helm.names); failing that,
+    with `{{ .Chart.Name }}`, `{{ .Release.Name }}` and plain `{{ .Values.x }}` parts (`| default "y"` too)
+    filled in and the rest left as written."""
+    if "{{" not in name:
+        return name
+    try:
+        return evaluate_name(name, chart.cmap.helpers, chart.eff, chart.cmap.name, R.RELEASE, R.NAMESPACE)
+    except Unresolved:
+        pass
+
     def part(m: re.Match) -> str:
         ref = m.group(1)
         if ref == ".Chart.Name":

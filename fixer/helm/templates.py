@@ -38,7 +38,12 @@ def discover(chart_dir: Path) -> ChartMap:
     cf = chartfiles.load(Path(chart_dir))
     trees, helpers, notes = _parse_all(cf)
     ev = Evaluator(helpers)
-    return _Mapper(ev, Stream(ev, helpers), trees).chart(cf, notes)
+    return _with_helpers(_Mapper(ev, Stream(ev, helpers), trees).chart(cf, notes), helpers)
+
+
+def _with_helpers(cmap: ChartMap, helpers: dict[str, Helper]) -> ChartMap:
+    """The chart map and its subcharts' with the tree's named templates (for names the templates compute)."""
+    return replace(cmap, helpers=helpers, subcharts=[_with_helpers(s, helpers) for s in cmap.subcharts])
 
 
 def _parse_all(cf: ChartFiles) -> tuple[dict[str, list], dict[str, Helper], list[str]]:
