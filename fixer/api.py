@@ -272,7 +272,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     listing = Listing()  # one read of each folder, for discovery and for the deployment units
     candidates = discover(paths, excludes, roots, ignore_files, listing)
     if write:  # temporary files an interrupted earlier run left where this one writes
-        remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
+        remove_stale_temp_files(os.path.dirname(c.real or os.path.realpath(c.path)) if not c.chart else c.path
                                 for c in candidates if not c.error)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
