@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from kfix.rules import Finding, Inventory, rules_for
+from kfix.rules import Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
@@ -23,7 +24,7 @@ from kfix.cache import ContentCache, cache_folder
 from kfix.files import PYTHON_SUFFIXES, Candidate, Listing, discover
 from kfix.inventory import collect_inventory, fact_objects, inventory_object
 from kfix.yaml.loader import parse, too_deep
-from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
+from kfix.planner import Change, FilePlan, Options, Reported, finding_stub, plan_text, render_subset
 from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
@@ -87,7 +88,8 @@ class _RunState:
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
     cache: ContentCache | None = None  # findings of files that needed no change, by content and facts
-    stamps: dict[str, FileStamp] = field(default_factory=dict)  # absolute path -> what reading its unit found
+    stamps: dict[str, FileStamp] = field(default_factory=dict)  # path -> what reading its unit found
+    absolute: dict[str, str] = field(default_factory=dict)  # path -> its absolute path
 
 
 # Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
@@ -118,11 +120,12 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
     options = replace(state.options, overlay=True) if patch_note else state.options
     inventory = state.inventories.get(cand.path, state.inventory)
     cache, key = state.cache, None
+    lean = state.output in ("summary", "diff")  # findings as lean_plan leaves them
     if cache is not None:
-        real = cand.real or os.path.realpath(cand.path)
-        stamp = state.stamps.get(os.path.abspath(cand.path))
-        if stamp is not None:  # read a moment ago for its unit's facts
-            hit = cache.lookup(cand.path, real, cache.key(stamp.digest, options, inventory, patch_note))
+        absolute = state.absolute.get(cand.path) or os.path.abspath(cand.path)
+        stamp = state.stamps.get(cand.path)
+        if stamp is not None:  # read (or vouched for by the cache) a moment ago, for its unit's facts
+            hit = cache.lookup(absolute, cand.path, cache.key(stamp.digest, options, inventory, patch_note), lean)
             if hit is not None:  # the same bytes, options and facts needed no change last time
                 return _answered(cand, hit, stamp, patch_note, state)
     try:
@@ -131,13 +134,14 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         return FilePlan(cand.path, error=exc.located(cand.path))
     if cache is not None:
         key = cache.key(stamp.digest, options, inventory, patch_note)
-        hit = cache.lookup(cand.path, real, key)
+        hit = cache.lookup(absolute, cand.path, key, lean)
         if hit is not None:
             return _answered(cand, hit, stamp, patch_note, state)
     plan = _plan_safely(cand.path, raw, options, inventory)
     plan.stamp = stamp
     if cache is not None:
-        cache.store(real, key, plan)
+        entry = cache.entry_of(plan, key)
+        plan.cache_entry = (absolute, entry) if entry is not None else None
     if patch_note and plan.error is None:
         plan.note = patch_note
     if state.write:
@@ -146,8 +150,9 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
 
 
 def _answered(cand: Candidate, hit: tuple, stamp: FileStamp, note: str | None, state: _RunState) -> FilePlan:
-    """The plan of a file the cache answered for: its findings, no change, and no text (it was not parsed)."""
-    return keep_only(FilePlan(cand.path, findings=hit[0], stamp=stamp, note=note, kubernetes=hit[1]), state.output)
+    """The plan of a file the cache answered for: its findings (already in the form the run keeps), no
+    change, and no text (it was not parsed)."""
+    return FilePlan(cand.path, findings=hit[0], stamp=stamp, note=note, kubernetes=hit[1], settled=False)
 
 
 OUTPUTS = (None, "summary", "diff", "findings")
@@ -184,9 +189,6 @@ def plan_diff(plan: FilePlan) -> str:
     return unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
 
 
-_STUBS: dict[tuple, Finding] = {}
-
-
 def lean_plan(plan: FilePlan) -> FilePlan:
     """Let go of what only a file's own output needs (its texts, operations, messages and paths), keeping
     what the run's summary and exit code read: whether it changed, its changes, each finding's rule,
@@ -200,11 +202,7 @@ def lean_plan(plan: FilePlan) -> FilePlan:
         change.ops, change.messages = [], []
     for rep in plan.findings:
         f = rep.finding
-        key = (f.rule, f.facet, f.fix, f.message if f.facet == "namespace" else "")
-        stub = _STUBS.get(key)
-        if stub is None:
-            stub = _STUBS[key] = Finding(f.rule, f.facet, key[3], f.fix, ())
-        rep.finding, rep.note = stub, ""
+        rep.finding, rep.note = finding_stub(f.rule, f.facet, f.fix, f.message), ""
     return plan
 
 
@@ -295,7 +293,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             _use_state(state)
             try:
                 for i, cand in enumerate(candidates):
-                    result.plans.append(_plan_candidate(cand))
+                    result.plans.append(_recorded(_plan_candidate(cand), state))
                     if progress:
                         progress(i + 1, len(candidates))
             finally:
@@ -307,10 +305,13 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
                 for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
+                    plan = _recorded(plan, state)  # what a worker planned goes into this process's cache
                     # share the stubs again
                     result.plans.append(lean_plan(plan) if state.output in ("summary", "diff") else plan)
                     if progress:
                         progress(i + 1, len(candidates))
+        if state.cache is not None:
+            state.cache.save()
     finally:
         if collecting:
             gc.enable()
@@ -319,6 +320,13 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             write_plan(plan, roots)
         result.plans.append(keep_only(plan, state.output))
     return result
+
+
+def _recorded(plan: FilePlan, state: _RunState) -> FilePlan:
+    if plan.cache_entry is not None:
+        state.cache.store(*plan.cache_entry)
+        plan.cache_entry = None
+    return plan
 
 
 def _open_cache(paths: list[str], options: Options) -> ContentCache | None:
@@ -333,6 +341,7 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
     from kfix.units import find_units
 
     named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
+    state.absolute = {path: absolute for absolute, path in named.items()}
     units = find_units(sorted(named), args, state.options.config_dir, listing)
     by_unit: dict[int, Inventory] = {}
     for absolute, path in named.items():
@@ -354,28 +363,36 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
 def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunState) -> Inventory:
     """The cross-file facts of one unit's YAML files, read one at a time (one that cannot be read is
     reported when it is planned). With the cache, each file's stamp is kept, so a file the cache holds is
-    not read again to be planned, and the fact objects of a file are parsed only when its bytes change."""
+    not read again to be planned, and a file the cache knows by an unchanged identity is not read at all."""
     inv = Inventory()
     cache = state.cache
     for absolute in files:
         if absolute.endswith(PYTHON_SUFFIXES):
             continue
-        try:
-            raw, stamp = read_input(absolute, state.max_size)
-        except InputError:
-            continue
-        found = None
+        st = known = None
         if cache is not None:
-            state.stamps[absolute] = stamp
-            real = os.path.realpath(absolute)
-            found = cache.facts(real, stamp.digest)
-        if found is None:
+            try:
+                st = os.stat(absolute)
+            except OSError:
+                pass
+            if st is not None and stat.S_ISREG(st.st_mode):
+                known = cache.known_stamp(absolute, st)
+        if known is not None:
+            stamp, found = known
+        else:
+            try:
+                raw, stamp = read_input(absolute, state.max_size)
+            except InputError:
+                continue
             found = fact_objects(raw)
-            if cache is not None and found:
-                cache.store_facts(real, stamp.digest, found)
-        shown = named.get(absolute) or _shown(absolute)
-        for line, obj in found:
-            inventory_object(inv, obj, f"{shown}:{line}")
+            if cache is not None:
+                cache.read(absolute, stamp, st, found)
+        if cache is not None:
+            state.stamps[named.get(absolute, absolute)] = stamp
+        if found:
+            shown = named.get(absolute) or _shown(absolute)
+            for line, obj in found:
+                inventory_object(inv, obj, f"{shown}:{line}")
     return inv
 
 

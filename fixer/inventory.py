@@ -32,10 +32,15 @@ def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None 
     return inv
 
 
+def has_facts(raw: bytes) -> bool:
+    """Whether a file may hold objects with cross-file facts (a cheap look at its bytes)."""
+    return any(m in raw for m in _INVENTORY_MARKERS)
+
+
 def fact_objects(raw: bytes, parsed: dict | None = None, path: str = "") -> list[tuple[int, dict]]:
     """The objects of one file that carry cross-file facts, each with the line of its document: what
     ``inventory_object`` records. A file that does not parse has none (planning reports it)."""
-    if not any(m in raw for m in _INVENTORY_MARKERS):
+    if not has_facts(raw):
         return []
     try:
         docs = parse(decode(raw).text)

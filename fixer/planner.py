@@ -90,12 +90,26 @@ class FilePlan:
 
     settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
     diff: str | None = field(default=None, repr=False, compare=False)  # the unified diff, made where it was planned
+    cache_entry: Any = field(default=None, repr=False, compare=False)  # what the run's cache is to record of it
 
     @property
     def changed(self) -> bool:
         if self.settled is not None:
             return self.settled
         return self.new_text is not None and self.source is not None and self.new_text != self.source.text
+
+
+_STUBS: dict[tuple, Finding] = {}
+
+
+def finding_stub(rule: str, facet: str, fix: Fix, message: str) -> Finding:
+    """The one shared stand-in for findings alike in what a run's summary counts (rule, facet, fix, and a
+    namespace finding's message: those are counted once per namespace)."""
+    key = (rule, facet, fix, message if facet == "namespace" else "")
+    stub = _STUBS.get(key)
+    if stub is None:
+        stub = _STUBS[key] = Finding(rule, facet, key[3], fix, ())
+    return stub
 
 
 def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, kfix_env, run_kfix
+from conftest import REPO, age, kfix_env, run_kfix
 
 import kfix.cache
 from kfix.api import make_options, plan_paths
@@ -49,20 +49,40 @@ def scan(root: Path, cache: Path | None, *extra: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
-def entries(cache: Path) -> list[Path]:
-    return sorted(p for p in cache.glob("kfix-*/*") if not p.name.startswith(".") and p.suffix != ".facts")
+def indexes(cache: Path) -> list[Path]:
+    return sorted(cache.glob("kfix-*/index.json"))
+
+
+def records(cache: Path) -> dict:
+    """The index's records (absolute path -> record) of this kfix version's cache."""
+    found = [p for p in indexes(cache) if p.parent.name == f"kfix-{kfix.__version__}"]
+    return json.loads(found[0].read_text())["files"] if found else {}
+
+
+def entries(cache: Path) -> list[str]:
+    """The files whose findings the cache holds (those that needed no change)."""
+    return sorted(path for path, rec in records(cache).items() if rec.get("findings") is not None)
+
+
+def rewrite(cache: Path, change) -> None:
+    (index,) = indexes(cache)
+    data = json.loads(index.read_text())
+    for path, rec in data["files"].items():
+        change(path, rec)
+    index.write_text(json.dumps(data))
 
 
 def plant(cache: Path) -> int:
-    """Put the marker into every stored finding's message; returns how many entries were changed."""
-    changed = 0
-    for entry in entries(cache):
-        data = json.loads(entry.read_text())
-        for item in data["findings"]:
+    """Put the marker into every stored finding's message; returns how many files' findings were changed."""
+    changed = []
+
+    def mark(path, rec):
+        for item in rec.get("findings") or []:
             item[2] = MARKER
-        entry.write_text(json.dumps(data))
-        changed += 1
-    return changed
+        changed.extend([path] if rec.get("findings") else [])
+
+    rewrite(cache, mark)
+    return len(changed)
 
 
 def messages(report: dict) -> list[str]:
@@ -146,35 +166,50 @@ def test_another_kfix_version_never_uses_an_entry(tree, monkeypatch):
     monkeypatch.setattr(kfix.cache, "__version__", "0.0.0-other")
     monkeypatch.setenv("KFIX_CACHE_DIR", str(cache))
     plan_paths([str(root)], options, jobs=1, cache=True)
-    assert [p.parent.name for p in entries(cache)] == ["kfix-0.0.0-other"]
+    assert [p.parent.name for p in indexes(cache)] == ["kfix-0.0.0-other"]
     plant(cache)
     monkeypatch.undo()
     monkeypatch.setenv("KFIX_CACHE_DIR", str(cache))
     result = plan_paths([str(root)], options, jobs=1, cache=True)
     assert MARKER not in [rep.finding.message for rep in result.findings()]
-    # the other version's entries are gone from the folder kfix made
-    assert [p.parent.name for p in entries(cache)] == [f"kfix-{kfix.__version__}"]
+    # the other version's index is gone from the folder kfix made
+    assert [p.parent.name for p in indexes(cache)] == [f"kfix-{kfix.__version__}"]
 
 
-def test_a_corrupt_entry_is_ignored_and_replaced(tree):
+def test_an_index_of_other_code_is_not_used(tree):
+    root, cache = tree
+    scan(root, cache)
+    plant(cache)
+    (index,) = indexes(cache)
+    data = json.loads(index.read_text())
+    data["code"] = "0" * 64  # as kfix with other modules (an edited install) writes it
+    index.write_text(json.dumps(data))
+    _, report = scan(root, cache)
+    assert MARKER not in messages(report)
+
+
+def test_a_corrupt_index_is_ignored_and_replaced(tree):
     root, cache = tree
     _, first = scan(root, cache)
-    for garbage in (b"", b"\x00\xff not json", b'{"key": 1}', b'{"key": "x", "findings": [[1]]}', b"[]"):
-        (entry,) = entries(cache)
-        entry.write_bytes(garbage)
+    for garbage in (b"", b"\x00\xff not json", b'{"code": 1}', b"[]", b'{"files": {}}'):
+        (index,) = indexes(cache)
+        index.write_bytes(garbage)
         _, report = scan(root, cache)
         assert report == first
-    (entry,) = entries(cache)
-    assert json.loads(entry.read_text())["findings"]
+    assert len(entries(cache)) == 1
 
 
-def test_a_tampered_entry_with_the_right_key_but_wrong_shape_is_ignored(tree):
+@pytest.mark.parametrize("damage", [
+    lambda rec: rec.update(findings=[[1]]),
+    lambda rec: rec["findings"][0].__setitem__(9, "not-a-status"),
+    lambda rec: rec["findings"][0].__setitem__(0, 5),
+    lambda rec: rec.pop("kubernetes"),
+    lambda rec: rec.update(findings="x"),
+])
+def test_a_damaged_record_with_the_right_key_is_ignored(tree, damage):
     root, cache = tree
     _, first = scan(root, cache)
-    (entry,) = entries(cache)
-    data = json.loads(entry.read_text())
-    data["findings"][0][9] = "not-a-status"
-    entry.write_text(json.dumps(data))
+    rewrite(cache, lambda path, rec: damage(rec))
     _, report = scan(root, cache)
     assert report == first
 
@@ -231,6 +266,7 @@ def test_two_processes_at_once_share_a_cache(tree):
             assert json.loads(out) == expected
     assert len(entries(cache)) == 41
     assert not [p for p in cache.rglob(".tmp-*")]
+    assert len(records(cache)) == 41
 
 
 def test_a_cache_that_cannot_be_written_is_passed_over(tree):
@@ -248,18 +284,35 @@ def test_library_runs_do_not_use_the_cache_unless_asked(tree, monkeypatch):
     assert ContentCache(str(cache)).folder == os.path.join(str(cache), f"kfix-{kfix.__version__}")
 
 
-def test_the_facts_of_a_changed_file_are_read_again(tree):
-    """A file's objects with cross-file facts are kept too; a change to that file, or an entry that cannot
-    be read, means they are parsed again."""
+def test_a_file_the_cache_knows_by_its_identity_is_not_read_again(tree):
+    """Files older than a clock tick are known by device, inode, size and times: their hash and fact
+    objects come from the index (a damaged record is read again), and a change shows in their identity."""
     root, cache = tree
     (root / "netpol.yaml").write_text(NETWORK_POLICY)
+    for path in root.iterdir():
+        age(path)
     _, first = scan(root, cache)
     assert [f["rule"] for f in first["findings"]] == ["resource-quota"]
-    (facts,) = cache.glob("kfix-*/*.facts")
-    facts.write_bytes(b"\x00 not json")
+    assert all(rec["stat"] for rec in records(cache).values())
+    plant(cache)
     _, again = scan(root, cache)
-    assert again == first
+    assert messages(again) == [MARKER]
+    rewrite(cache, lambda path, rec: rec.update(objects=5) if path.endswith("netpol.yaml") else None)
+    _, damaged = scan(root, cache)
+    assert [f["rule"] for f in damaged["findings"]] == ["resource-quota"]
     (root / "netpol.yaml").write_text(NETWORK_POLICY.replace("  name: default-deny\n",
                                                              "  name: default-deny\n  namespace: elsewhere\n"))
     _, moved = scan(root, cache)
     assert sorted(f["rule"] for f in moved["findings"]) == ["network-policy", "resource-quota"]
+    assert MARKER not in messages(moved)
+
+
+def test_a_file_changed_within_a_clock_tick_is_hashed_again(tree):
+    """A file written moments ago is never vouched for by its identity alone (it could change again within
+    the same clock tick, keeping size and times): its bytes are read and hashed on every run."""
+    root, cache = tree
+    scan(root, cache)
+    assert [rec["stat"] for rec in records(cache).values()] == [None]
+    (root / "app.yaml").write_text(HARDENED.replace("static-site", "static-sitE"))
+    _, report = scan(root, cache)
+    assert {f["resource"] for f in report["findings"]} == {"Deployment/static-sitE"}
