@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
@@ -109,13 +110,33 @@ def _init_worker(state: _RunState) -> None:
     _use_state(state)
 
 
-def _plan_candidate(cand: Candidate) -> FilePlan:
-    state = getattr(_local, "state", None)
-    assert state is not None
+def _known_plan(cand: Candidate, state: _RunState) -> FilePlan | None:
+    """The plan of a file that needs no planning: one discovery refused or passed over, or one the cache
+    answers for from the stamp its unit's facts were read with. None: the file is to be planned."""
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
+    cache = state.cache
+    stamp = state.stamps.get(cand.path) if cache is not None else None
+    if stamp is None:
+        return None
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    inventory = state.inventories.get(cand.path, state.inventory)
+    absolute = state.absolute.get(cand.path) or os.path.abspath(cand.path)
+    hit = cache.lookup(absolute, cand.path, cache.key(stamp.digest, options, inventory, patch_note),
+                       state.output in ("summary", "diff"))
+    # the same bytes, options and facts needed no change last time
+    return _answered(cand, hit, stamp, patch_note, state) if hit is not None else None
+
+
+def _plan_candidate(cand: Candidate) -> FilePlan:
+    state = getattr(_local, "state", None)
+    assert state is not None
+    known = _known_plan(cand, state)
+    if known is not None:
+        return known
     patch_note = state.patches.get(cand.path)
     options = replace(state.options, overlay=True) if patch_note else state.options
     inventory = state.inventories.get(cand.path, state.inventory)
@@ -123,11 +144,6 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
     lean = state.output in ("summary", "diff")  # findings as lean_plan leaves them
     if cache is not None:
         absolute = state.absolute.get(cand.path) or os.path.abspath(cand.path)
-        stamp = state.stamps.get(cand.path)
-        if stamp is not None:  # read (or vouched for by the cache) a moment ago, for its unit's facts
-            hit = cache.lookup(absolute, cand.path, cache.key(stamp.digest, options, inventory, patch_note), lean)
-            if hit is not None:  # the same bytes, options and facts needed no change last time
-                return _answered(cand, hit, stamp, patch_note, state)
     try:
         raw, stamp = read_input(cand.path, state.max_size)
     except InputError as exc:
@@ -286,30 +302,41 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                           roots=roots, max_size=max_file_size,
                           cache=_open_cache(paths, options) if cache else None)
         _unit_facts(state, candidates, paths, listing)
+        # what the cache answers (and what discovery refused) is known here; only the rest is planned
+        known = [_known_plan(cand, state) for cand in candidates] if state.cache is not None else []
+        todo = [cand for i, cand in enumerate(candidates) if not known or known[i] is None]
         if jobs == 0:
-            jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
+            jobs = (os.cpu_count() or 1) if len(todo) >= 200 else 1
         result = RunResult()
-        if jobs <= 1 or len(candidates) < 2:
-            _use_state(state)
-            try:
-                for i, cand in enumerate(candidates):
-                    result.plans.append(_recorded(_plan_candidate(cand), state))
-                    if progress:
-                        progress(i + 1, len(candidates))
-            finally:
-                _use_state(None)  # the run's contents and inventory are not kept past it
-        else:
+        planned = iter(())
+        pool = None
+        if jobs > 1 and len(todo) >= 2:
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
-                for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-                    plan = _recorded(plan, state)  # what a worker planned goes into this process's cache
-                    # share the stubs again
-                    result.plans.append(lean_plan(plan) if state.output in ("summary", "diff") else plan)
-                    if progress:
-                        progress(i + 1, len(candidates))
+            chunk = max(1, min(64, len(todo) // (jobs * 8) or 1))
+            pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(state,))
+        _use_state(state)
+        try:
+            if pool is not None:
+                planned = pool.imap(_plan_candidate, todo, chunksize=chunk)
+            for i, cand in enumerate(candidates):
+                plan = known[i] if known and known[i] is not None else \
+                    next(planned) if pool is not None else _plan_candidate(cand)
+                plan = _recorded(plan, state)  # what a worker planned goes into this process's cache
+                if pool is not None and state.output in ("summary", "diff"):
+                    plan = lean_plan(plan)  # share the stubs again
+                result.plans.append(plan)
+                if progress:
+                    progress(i + 1, len(candidates))
+        finally:
+            _use_state(None)  # the run's contents and inventory are not kept past it
+            if pool is not None:
+                if sys.exc_info()[0] is None:
+                    pool.close()
+                else:
+                    pool.terminate()
+                pool.join()
         if state.cache is not None:
             state.cache.save()
     finally:
