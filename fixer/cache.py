@@ -17,6 +17,7 @@ record that cannot be read or does not match is a miss. JSON: the cache never ru
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -76,9 +77,10 @@ def _code_stamp() -> str:
 
 
 def options_stamp(options: Options) -> str:
-    """The effective options, spelled out (every field that can change a finding)."""
-    return repr((tuple(r.id for r in options.rules), options.profile, options.unsafe_fixes, options.settings,
-                 options.custom_resources, options.overlay))
+    """The effective options, spelled out: every field (the rules by id), but where the configuration file
+    is (which decides deployment units, and so shows in the facts)."""
+    return repr(tuple((f.name, tuple(r.id for r in options.rules) if f.name == "rules" else getattr(options, f.name))
+                      for f in dataclasses.fields(options) if f.name != "config_dir"))
 
 
 def _sorted_set(values: set) -> list:

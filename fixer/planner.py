@@ -35,6 +35,7 @@ class Options:
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
     config_dir: str | None = None  # folder of the configuration file (a repository root without git)
     overlay: bool = False  # a Kustomize patch: only values it sets that weaken its base (unsafe findings)
+    edit_templates: bool = False  # Helm: move fields values cannot reach into new values keys (proven)
 
 
 @dataclass(slots=True)
@@ -97,6 +98,12 @@ class FilePlan:
         if self.settled is not None:
             return self.settled
         return self.new_text is not None and self.source is not None and self.new_text != self.source.text
+
+    def document_data(self) -> tuple[list[Any], list[Any]]:
+        """Each document's data before and after the changes (what a semantic diff compares, indexed like
+        ``Change.doc``); InputError when a text does not parse."""
+        assert self.source is not None and self.new_text is not None
+        return [d.data for d in parse(self.source.text)], [d.data for d in parse(self.new_text)]
 
 
 _STUBS: dict[tuple, Finding] = {}

@@ -61,7 +61,7 @@ class Run:
 
     def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None,
                  *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False,
-                 cache: bool = False):
+                 cache: bool = False, edit_templates: bool = False):
         from kfix.api import make_options
         from kfix.config import config_for_paths
         from kfix.errors import ConfigError
@@ -71,7 +71,8 @@ class Run:
             for found, cfg, group in config_for_paths(paths or [], config):
                 try:
                     options = make_options(cfg, profile.value if profile else None, split_list(select),
-                                           split_list(ignore), True if unsafe_fixes else None)
+                                           split_list(ignore), True if unsafe_fixes else None,
+                                           True if edit_templates else None)
                 except (TypeError, ValueError, AttributeError) as exc:  # a malformed value config.py did not expect
                     fail(f"{found or 'configuration'}: invalid configuration: {type(exc).__name__}: {one_line(exc)}")
                 self.groups.append((cfg, options, tuple(split_list(exclude)) + cfg.exclude, group))
@@ -172,6 +173,9 @@ FAIL_ON = typer.Option(None, "--fail-on", help="Also exit 1 when findings kfix d
                        "findings).", show_default=False)
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the cache of files that needed no change "
                         "(.kfix_cache/ beside the configuration or at the repository root; KFIX_CACHE_DIR moves it).")
+EDIT_TEMPLATES = typer.Option(False, "--edit-templates", help="Helm charts: also edit templates where values cannot "
+                              "reach a field (moved into a new values key, proven to render byte for byte, then "
+                              "hardened through it).")
 VALUES = typer.Option(None, "--values", "-f", help="A values file of the Helm chart being fixed (repeatable, in "
                       "helm's order); kfix edits it where it overrides the chart's values.yaml.")
 
