@@ -16,6 +16,9 @@ from kfix.yaml.source import decode
 _INVENTORY_MARKERS = (b"RoleBinding", b"NetworkPolicy", b"ResourceQuota")
 
 
+_KINDS = ("NetworkPolicy", "ResourceQuota", "RoleBinding", "ClusterRoleBinding")
+
+
 def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None = None,
                       namespaces: dict[str, frozenset] | None = None) -> Inventory:
     """Bindings, NetworkPolicies and ResourceQuotas found in the files of a run.
@@ -27,18 +30,28 @@ def collect_inventory(sources: Iterable[tuple[str, bytes]], parsed: dict | None 
     namespaces = namespaces or {}
     inv = Inventory()
     for path, raw in sources:
-        if not any(m in raw for m in _INVENTORY_MARKERS):
-            continue
-        try:
-            docs = parse(decode(raw).text)
-        except InputError:
-            continue
-        if parsed is not None:
-            parsed[path] = docs
-        for doc in docs:
-            for _, obj in objects(doc.data):
-                inventory_object(inv, obj, f"{path}:{doc.line}", namespaces.get(path, frozenset()))
+        for line, obj in fact_objects(raw, parsed, path):
+            inventory_object(inv, obj, f"{path}:{line}", namespaces.get(path, frozenset()))
     return inv
+
+
+def has_facts(raw: bytes) -> bool:
+    """Whether a file may hold objects with cross-file facts (a cheap look at its bytes)."""
+    return any(m in raw for m in _INVENTORY_MARKERS)
+
+
+def fact_objects(raw: bytes, parsed: dict | None = None, path: str = "") -> list[tuple[int, dict]]:
+    """The objects of one file that carry cross-file facts, each with the line of its document: what
+    ``inventory_object`` records. A file that does not parse has none (planning reports it)."""
+    if not has_facts(raw):
+        return []
+    try:
+        docs = parse(decode(raw).text)
+    except InputError:
+        return []
+    if parsed is not None:
+        parsed[path] = docs
+    return [(doc.line, obj) for doc in docs for _, obj in objects(doc.data) if obj.get("kind") in _KINDS]
 
 
 def _namespace(value: object) -> str | None:

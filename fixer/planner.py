@@ -91,6 +91,8 @@ class FilePlan:
     stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
     settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
+    diff: str | None = field(default=None, repr=False, compare=False)  # the unified diff, made where it was planned
+    cache_entry: Any = field(default=None, repr=False, compare=False)  # what the run's cache is to record of it
 
     @property
     def changed(self) -> bool:
@@ -103,6 +105,19 @@ class FilePlan:
         ``Change.doc``); InputError when a text does not parse."""
         assert self.source is not None and self.new_text is not None
         return [d.data for d in parse(self.source.text)], [d.data for d in parse(self.new_text)]
+
+
+_STUBS: dict[tuple, Finding] = {}
+
+
+def finding_stub(rule: str, facet: str, fix: Fix, message: str) -> Finding:
+    """The one shared stand-in for findings alike in what a run's summary counts (rule, facet, fix, and a
+    namespace finding's message: those are counted once per namespace)."""
+    key = (rule, facet, fix, message if facet == "namespace" else "")
+    stub = _STUBS.get(key)
+    if stub is None:
+        stub = _STUBS[key] = Finding(rule, facet, key[3], fix, ())
+    return stub
 
 
 def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
@@ -164,7 +179,7 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
             continue
         plan.kubernetes = True
         first_change, first_finding = len(plan.changes), len(plan.findings)
-        working = O.clone(doc.data)
+        working = _Working(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
         del working
@@ -209,6 +224,23 @@ def _canonical(value: Any) -> Any:
     return (kind.__name__, value)
 
 
+class _Working:
+    """The document's data as the fixes accepted so far leave it (rules read earlier rules' fixes): the
+    parsed data itself until the first fix, then a copy (most documents of a hardened tree get none)."""
+
+    __slots__ = ("data", "copied")
+
+    def __init__(self, data: Any):
+        self.data, self.copied = data, False
+
+    def apply(self, ops: tuple, pod: Pod) -> None:
+        if not self.copied:
+            self.data, self.copied = O.clone(self.data), True
+            pod.doc = self.data
+        for op in ops:
+            O.apply_one(self.data, op)
+
+
 def _podless(plan: FilePlan, doc: Document, site: PodSite, state: str, options: Options) -> None:
     """An object of a pod-holding kind without a pod: a Kustomize ``$patch: delete`` (a note on the file),
     or one the API server refuses (a valid-pod finding where the pod spec should be)."""
@@ -242,10 +274,10 @@ def _exempt(doc: Document, site: PodSite) -> Any:
     return exempt_ids(annotations, labels)
 
 
-def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
+def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
                inventory: Inventory) -> None:
     exempt = _exempt(doc, site)
-    pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
+    pod = Pod(working.data, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
@@ -257,14 +289,14 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
                 wants_fix(rep, exempt, options)
             return  # a pod the API server refuses: nothing else is judged or added
         for finding in findings:
-            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working, finding.ops)):
+            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working.data, finding.ops)):
                 continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            blocked = next((p for p in map(lambda op: O.conflict(working, op), finding.ops) if p is not None), None)
+            blocked = next((p for p in map(lambda op: O.conflict(working.data, op), finding.ops) if p is not None), None)
             if blocked is not None:
                 rep.status = "unfixable"
                 rep.note = f"cannot be edited safely: {'.'.join(map(str, blocked))} is not of the expected type"
@@ -281,8 +313,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             change.ops.extend(finding.ops)
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
-            for op in finding.ops:
-                O.apply_one(working, op)
+            working.apply(finding.ops, pod)
     plan.changes.extend(changes.values())
 
 

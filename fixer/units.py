@@ -20,7 +20,7 @@ from typing import Iterable
 import yaml
 
 from kfix import kustomize
-from kfix.files import SKIP_DIRS, YAML_SUFFIXES
+from kfix.files import SKIP_DIRS, YAML_SUFFIXES, Listing
 from kfix.workloads import BUILTIN_POD_PATHS
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -72,8 +72,12 @@ def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str 
     the file is inside it), else the folder named on the command line that holds it, else its folder."""
     named = [os.path.abspath(a) for a in args if os.path.isdir(a)]
     roots: set[str] = set()
+    git_roots: dict[str, str | None] = {}  # folder -> its work tree (files share folders)
     for f in files:
-        root = git_root(f)
+        folder = os.path.dirname(f)
+        if folder not in git_roots:
+            git_roots[folder] = git_root(folder)
+        root = git_roots[folder]
         if root is None and config_dir and _inside(f, os.path.abspath(config_dir)):
             root = os.path.abspath(config_dir)
         if root is None:
@@ -91,15 +95,18 @@ def _rel(path: str, roots: list[str] = ()) -> str:
     return os.path.relpath(path, root) if root else path
 
 
-def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None) -> Units:
-    """The units of ``files`` (absolute paths of the YAML files of a run)."""
+def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None,
+               listing: Listing | None = None) -> Units:
+    """The units of ``files`` (absolute paths of the YAML files of a run). ``listing``: the folders the
+    run's file discovery read, read again only where it did not go."""
+    listing = listing or Listing()
     units = Units()
     if not files:
         return units
     found: dict[str, kustomize.Kustomization] = {}
     roots = repository_roots(files, args, config_dir)
     for root in roots:
-        for path in kustomize.find_all(root, SKIP_DIRS):
+        for path in kustomize.find_all(root, SKIP_DIRS, listing.walk):
             k = kustomize.read(path)
             if k is not None:
                 found[k.path] = k
@@ -136,7 +143,7 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
             folder = os.path.dirname(f)
             unit = cache.get(("folder", folder))
             if unit is None:
-                members = [f2 for f2 in _folder_files(folder) if f2 not in containing]
+                members = [f2 for f2 in _folder_files(folder, listing) if f2 not in containing]
                 unit = cache[("folder", folder)] = Unit(f"folder {_rel(folder, roots) or '.'}/", tuple(members))
         units.of[f] = unit
     return units
@@ -195,13 +202,9 @@ def _nested(path: str, found: dict) -> set[str]:
     return out
 
 
-def _folder_files(folder: str) -> list[str]:
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return []
-    return [os.path.join(folder, n) for n in names if n.endswith(YAML_SUFFIXES) and n not in kustomize.NAMES
-            and os.path.isfile(os.path.join(folder, n))]
+def _folder_files(folder: str, listing: Listing) -> list[str]:
+    regular = listing.read(folder)[3]
+    return [os.path.join(folder, n) for n in sorted(regular) if n.endswith(YAML_SUFFIXES) and n not in kustomize.NAMES]
 
 
 def _objects_in(path: str) -> list[tuple[str, str]]:

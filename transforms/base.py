@@ -87,6 +87,9 @@ class Inventory:
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
 
 
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
 @dataclass
 class Pod:
     """The view of one pod a rule reads: data only, with paths so findings can carry operations."""
@@ -137,13 +140,18 @@ class Pod:
         return isinstance(os_, dict) and os_.get("name") == "windows"
 
     def containers(self) -> Iterator[Container]:
+        """Every container entry, in list order. Each rule asks again; the entries are made once for as long
+        as the spec and its container lists hold the same objects."""
         spec = self.spec
-        for list_key in ("initContainers", "containers", "ephemeralContainers"):
-            items = spec.get(list_key)
-            if isinstance(items, list):
-                for i, c in enumerate(items):
-                    if isinstance(c, dict):
-                        yield Container(list_key, i, self.path + (list_key, i), c)
+        lists = tuple(spec.get(k) for k in _CONTAINER_LISTS)
+        shape = tuple((id(items), tuple(map(id, items))) if isinstance(items, list) else None for items in lists)
+        held = self.__dict__.get("_containers")
+        if held is None or held[0] is not spec or held[1] != shape:
+            made = [Container(list_key, i, self.path + (list_key, i), c)
+                    for list_key, items in zip(_CONTAINER_LISTS, lists) if isinstance(items, list)
+                    for i, c in enumerate(items) if isinstance(c, dict)]
+            held = self.__dict__["_containers"] = (spec, shape, lists, made)
+        return iter(held[3])
 
 
 class Rule:

@@ -62,6 +62,7 @@ class Editor:
         self.doc = doc
         self.root = _Ctx(doc.node, None, None, bool(getattr(doc.node, "flow_style", False)))
         self._keys: dict[int, dict] = {}
+        self._children: dict[tuple[int, Any], _Ctx | None] = {}
 
     # ---- public -------------------------------------------------------------------------------
     def splices(self, op_list: list[O.Op]) -> list[Splice]:
@@ -243,6 +244,16 @@ class Editor:
             ctx = child
 
     def _child(self, ctx: _Ctx, key: Any) -> _Ctx | None:
+        """The context of ``ctx``'s child at ``key`` (None: no such child); each is made once per editor
+        (every operation walks its path from the root)."""
+        memo = (id(ctx), key)
+        if memo in self._children:
+            return self._children[memo]
+        child = self._child_of(ctx, key)
+        self._children[memo] = child  # ctx stays alive: the root holds it, or a memoised child does
+        return child
+
+    def _child_of(self, ctx: _Ctx, key: Any) -> _Ctx | None:
         node = ctx.node
         if isinstance(node, SequenceNode) and isinstance(key, int):
             if key >= len(node.value):
