@@ -26,6 +26,7 @@ class PodSite:
     namespace: str | None = None
     metadata: dict = field(default_factory=dict)  # the pod template's metadata (annotations for exemptions)
     meta: Obj | None = None  # that metadata as built in the code (a call or dict kfix can edit)
+    object_metadata: dict = field(default_factory=dict)  # the workload object's own (exemptions only)
 
     @property
     def resource(self) -> str:
@@ -60,6 +61,7 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         return site
     cur: cst.CSTNode = node
     came_by: str | None = None
+    hops = 0  # objects passed on the way out: the first one that holds the pod spec has the pod's metadata
     for _ in range(24):
         parent = source.parents.get(cur)
         if isinstance(parent, cst.Element):
@@ -95,13 +97,15 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         obj = source.value(holder)
         if not isinstance(obj, Obj):
             break
-        if came_by == "spec" and not site.metadata:
-            meta = _field(obj, "metadata")
-            if isinstance(meta, Obj):
-                site.metadata, site.meta = data(meta), meta
+        meta = _field(obj, "metadata")
+        if came_by == "spec" and hops == 0 and isinstance(meta, Obj):
+            site.metadata, site.meta = data(meta), meta
         if _is_object(obj):
             _name_object(site, obj)
+            if isinstance(meta, Obj) and meta is not site.meta:
+                site.object_metadata = data(meta)
             break
+        hops += 1
         cur = holder
     return site
 
