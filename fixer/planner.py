@@ -73,6 +73,11 @@ class Change:
     line: int
     ops: list[O.Op]
     messages: list[str]
+    # Changes in several files that only work together (a Helm template edit: the template, its new values
+    # key, the README row) share a ``link`` and are accepted or rejected as one; a change that ``requires``
+    # a link is dropped when that link is rejected.
+    link: str = ""
+    requires: str = ""
 
 
 @dataclass

@@ -281,6 +281,7 @@ class Reviewer:
         self.quit = False
         self._decided: set[DecisionKey] = set()
         self._taken: dict[DecisionKey, str] = {}  # accepted in this run: "asked" or "earlier"
+        self._links: dict[str, bool] = {}  # Change.link -> the one answer for every change sharing it
         self._inventory = None
         self._done = 0
         self._total = 0
@@ -309,6 +310,8 @@ class Reviewer:
         header_shown = False
         while queue and not self.quit:
             change = queue.pop(0)
+            if self._follow_link(fr, change):
+                continue
             if mode == "d":
                 self._settle(fr, [change], False)
                 continue
@@ -353,6 +356,26 @@ class Reviewer:
                     continue
                 break
 
+    def _follow_link(self, fr: FileReview, change: Change) -> bool:
+        """Settle ``change`` by the answer already given for its link (True), or say it must be asked."""
+        if change.link and change.link in self._links:
+            accepted = self._links[change.link]
+        elif change.requires and self._links.get(change.requires) is False:
+            accepted = False
+        else:
+            return False
+        if not accepted:
+            self._settle(fr, [change], False)
+            if not self.quiet:
+                self.out.write(f"{self._where(fr, change)}: rejected with the template edit it belongs to\n")
+            return True
+        found = self._render(fr, change, [])
+        if found is not None:
+            self._settle(fr, found[0], True, found[1])
+            if not self.quiet:
+                self.out.write(f"{self._where(fr, change)}: accepted with the template edit it belongs to\n")
+        return True
+
     def _pending(self, fr: FileReview) -> list[Change]:
         """Changes to ask about; the ones accepted in the decisions file are applied without asking."""
         out, earlier_yes = [], []
@@ -365,6 +388,8 @@ class Reviewer:
                 out.append(change)
                 continue
             self._decided.add(key)
+            if change.link:
+                self._links.setdefault(change.link, earlier)
             if earlier:
                 earlier_yes.append(change)
         if earlier_yes:
@@ -418,6 +443,8 @@ class Reviewer:
         self.decisions.record(fr.path, change, accepted)
         self._decided.add(self.decisions.key(fr.path, change))
         self._done += 1
+        if change.link:
+            self._links.setdefault(change.link, accepted)
 
     # -- showing --
     def _where(self, fr: FileReview, change: Change) -> str:
@@ -536,6 +563,7 @@ class Reviewer:
     def write(self) -> list[str]:
         """Write every file with accepted changes; refuse a file that changed on disk since planning."""
 
+        self._complete_links()
         for fr in self.files:
             if not fr.changed:
                 continue
@@ -551,6 +579,43 @@ class Reviewer:
                 continue
             self.written.append(fr.path)
         return self.written
+
+    def _complete_links(self) -> None:
+        """An accepted link is written in every file it spans, also those the review did not reach (it was
+        quit); where that cannot be rendered, the whole link is left out of every file."""
+        reviews = {fr.path: fr for fr in self.files}
+        for link in [k for k, yes in self._links.items() if yes]:
+            spanned = [p for p in self.result.plans if p.error is None and p.source is not None
+                       and any(c.link == link for c in p.changes)]
+            done: list[tuple[FileReview, str]] = []
+            try:
+                for plan in spanned:
+                    fr = reviews.get(plan.path)
+                    if fr is None:
+                        fr = FileReview(plan.source, plan, set(), plan.source.text, stamp=plan.stamp)
+                    ids = {c.id for c in fr.plan.changes if c.link == link} | fr.accepted
+                    done.append((fr, render_subset(fr.plan, ids) if ids != fr.accepted else fr.text))
+            except _RenderError as exc:
+                self.errors.append(f"{link}: cannot be written in every file it spans, left out: {exc.message}")
+                self.err.write(f"error: {self.errors[-1]}\n")
+                for fr in (reviews.get(p.path) for p in spanned):
+                    if fr is not None:
+                        fr.accepted = {c.id for c in fr.plan.changes if c.id in fr.accepted
+                                       and c.link != link and c.requires != link}
+                        fr.text = render_subset(fr.plan, fr.accepted)
+                continue
+            for fr, text in done:
+                fr.accepted |= {c.id for c in fr.plan.changes if c.link == link}
+                fr.text = text
+                if fr.path not in reviews:
+                    reviews[fr.path] = fr
+                    self.files.append(fr)
+        for fr in self.files:  # accepted before its link was answered, and the link was not accepted
+            orphans = {c.id for c in fr.plan.changes
+                       if c.id in fr.accepted and c.requires and not self._links.get(c.requires)}
+            if orphans:
+                fr.accepted -= orphans
+                fr.text = render_subset(fr.plan, fr.accepted)
 
     def _write_error(self, fr: FileReview, message: str) -> None:
         self.errors.append(f"{display_path(fr.path)}: {message}")

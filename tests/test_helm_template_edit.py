@@ -321,3 +321,44 @@ def test_edit_only_adds_blocks_and_renders_the_same_until_the_keys_are_set(case)
         for i, name in enumerate(names):
             c = next(c for c in pod["spec"]["containers"] if c["name"] == name)
             assert c["securityContext"] == {"runAsUser": 1000 + i} and c["resources"] == {"limits": {"cpu": "1"}}
+
+
+def _changed(chart: Path, original: Path) -> dict[str, str]:
+    return {str(p.relative_to(chart)): p.read_text() for p in chart.rglob("*")
+            if p.is_file() and p.read_bytes() != (original / p.relative_to(chart)).read_bytes()}
+
+
+def test_review_decides_a_template_edit_once_for_every_file_it_spans(tmp_path):
+    """The template change, its new values keys and the README row only work together (a template that
+    reads a key values.yaml lacks does not render; a moved literal without its default is lost): review
+    asks once and applies the answer to every file; hardening of a new key goes when the edit is rejected."""
+    original = CHARTS / "podinfo"
+    rejected = copy_chart(tmp_path / "n", "podinfo")
+    out = subprocess.run([sys.executable, "-m", "kfix", "review", "--edit-templates", str(rejected)],
+                         input="n\n" * 400, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "rejected with the template edit it belongs to" in out.stdout
+    assert _changed(rejected, original) == {}
+
+    accepted = copy_chart(tmp_path / "y", "podinfo")
+    golden = GOLDEN / "podinfo"
+    # the first question is the first move; accepting it and quitting writes the whole template edit
+    out = subprocess.run([sys.executable, "-m", "kfix", "review", "--edit-templates", str(accepted)],
+                         input="y\nq\n", capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    changed = _changed(accepted, original)
+    templates = {rel for rel in changed if rel.startswith("templates/")}
+    assert templates == {str(p.relative_to(golden)) for p in golden.rglob("templates/**/*") if p.is_file()}
+    for rel in templates:
+        assert changed[rel] == (golden / rel).read_text()
+    assert R.render(accepted, None)  # renders: every key the templates now read is in values.yaml
+    before, after = R.render(original, None), R.render(accepted, None)
+    assert R.outside_changes(before, after, R.unstable_paths(before, R.render(original, None)), volumes=True) == []
+
+    everything = copy_chart(tmp_path / "a", "podinfo")
+    out = subprocess.run([sys.executable, "-m", "kfix", "review", "--edit-templates", "--yes", str(everything)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert _changed(everything, original) == {rel: (golden / rel).read_text()
+                                                for rel in (str(p.relative_to(golden)) for p in golden.rglob("*")
+                                                            if p.is_file())}

@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import (COLOR, CONFIG, EXCLUDE, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PROFILE, QUIET, SELECT, UNSAFE,
+from kfix.cli.options import (COLOR, CONFIG, EDIT_TEMPLATES, EXCLUDE, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PROFILE, QUIET, SELECT, UNSAFE,
                               ColorChoice, Profile, Run, fail)
 
 REVIEW_PATHS = typer.Argument(..., help="Files or directories to review (answers are read from stdin).")
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
                ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
                exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
                no_color: bool = NO_COLOR, color: Optional[ColorChoice] = COLOR,
-               no_ignore: bool = NO_IGNORE) -> None:
+               no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
         """Walk through each proposed change (per resource and rule), accept or reject it, write only what
         was accepted. Answers: y, n, a (rest of file), d (none of the rest of file), q, e (edit), ?."""
         from kfix.review import DecisionsError, Reviewer, load_decisions
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if "-" in paths:
             fail("review reads its answers from stdin; pass files or directories, not '-'")
         run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, paths=paths,
-                  color=color, no_ignore=no_ignore)
+                  color=color, no_ignore=no_ignore, edit_templates=edit_templates)
         try:
             record = load_decisions(decisions) if decisions else None
         except DecisionsError as exc:

@@ -546,7 +546,7 @@ class TemplateEditor:
         if new == src.text:
             return None
         change = Change("helm-template:README.md", live[0].reps[0].rule, Fix.SAFE, 0, live[0].reps[0].resource, None,
-                        1, [], [f"document {len(rows)} new values keys"])
+                        1, [], [f"document {len(rows)} new values keys"], template_unit(str(self.dir)))
         return TemplatePlan(str(path), source=src, changes=[change], new_text=new, kubernetes=True, chart=str(self.dir))
 
     def prove(self, dest: Path) -> str:
@@ -601,7 +601,11 @@ class TemplateEditor:
 
         main_path = str(self.dir / "values.yaml")
         main_file = self.first.files[0]
+        unit = template_unit(orig)
         moves = self.move_changes(live)
+        for m in moves:
+            m.link = unit
+        new_keys = [t.key for t in live]
         move_hints = self.hints(live)
         out: list[FilePlan] = []
         refusals = {_rep_key(rep): t.refused for t in self.targets if t.refused for rep in t.reps}
@@ -614,6 +618,9 @@ class TemplateEditor:
                     rep.note += f"; template edit refused: {why}"
             if isinstance(p, ValuesPlan):
                 p.chart = orig
+                for c in p.changes:  # hardening of a new key: only meaningful with the template edit
+                    if any(tuple(op.path[:len(k)]) == k for op in c.ops for k in new_keys):
+                        c.requires = unit
             if p.path == main_path and isinstance(p, ValuesPlan):
                 tp = TemplatedValuesPlan(main_path, source=main_file.source, findings=p.findings,
                                          changes=[m for m in moves if m.ops] + p.changes, note=p.note,
@@ -638,10 +645,15 @@ class TemplateEditor:
             src = decode(raw)
             changes = [Change(f"helm-template:{t.where}:{t.fld}", t.reps[0].rule, Fix.SAFE, 0, t.reps[0].resource,
                               t.reps[0].finding.container, t.line, [],
-                              [f"move {t.fld} into values key {'.'.join(t.key)}"]) for t in mine]
+                              [f"move {t.fld} into values key {'.'.join(t.key)}"], unit) for t in mine]
             out.append(TemplatePlan(path, source=src, changes=changes, new_text=new, kubernetes=True,
                                     chart=orig))
         return out
+
+
+def template_unit(chart: str) -> str:
+    """The link shared by every change of one chart's template edit (templates, values moves, README)."""
+    return f"helm-template:{chart}"
 
 
 def _final_values(plan: "TemplatedValuesPlan | None") -> Any:
