@@ -87,12 +87,14 @@ def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str 
 
 
 def _rel(path: str, roots: list[str] = ()) -> str:
-    """A path for reports: relative to the working folder when under it, else to its repository root."""
+    """A path for reports: relative to the working folder when under it, else to its repository root (the
+    whole path when it is that root: "folder ./" would name the working folder)."""
     rel = os.path.relpath(path)
     if not rel.startswith(".."):
         return rel
     root = next((r for r in roots if _inside(path, r)), None)
-    return os.path.relpath(path, root) if root else path
+    rel = os.path.relpath(path, root) if root else path
+    return path if rel == "." else rel
 
 
 def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None,

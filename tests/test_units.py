@@ -286,3 +286,20 @@ def test_a_service_account_a_patch_sets_is_carried_to_the_base(kustomize_tree: P
         kustomization.write_text(kustomization.read_text().rsplit("  - target:\n      kind: Deployment\n", 1)[0])
     alone = _decisions(_plan(root, ["."]), "base/deployment.yaml")
     assert ("no-service-account-token", "automount", "fix") in {d[:3] for d in alone}, alone
+
+
+def test_a_unit_outside_the_working_folder_is_named_by_its_path(tmp_path: Path) -> None:
+    """A file named from elsewhere (no git, no configuration): its folder unit is named by its whole path, not
+    as `./` (which would be the working folder)."""
+    root = tmp_path / "repo"
+    _write(root / "app" / "deploy.yaml", DEPLOY.format(name="a", ns="shop", sa=""))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cwd = os.getcwd()
+    os.chdir(elsewhere)
+    try:
+        result = plan_paths([str(root / "app" / "deploy.yaml")], make_options(Config()), jobs=1)
+    finally:
+        os.chdir(cwd)
+    messages = [r.finding.message for p in result.plans for r in p.findings if r.rule == "network-policy"]
+    assert messages == [f"namespace shop has no NetworkPolicy in its folder {root / 'app'}/"], messages
