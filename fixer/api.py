@@ -373,14 +373,24 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
     state.absolute = {path: absolute for absolute, path in named.items()}
     units = find_units(sorted(named), args, state.options.config_dir, listing)
     by_unit: dict[int, Inventory] = {}
+    by_namespaces: dict[tuple, Inventory] = {}
     for absolute, path in named.items():
         unit = units.of.get(absolute)
         if unit is None:
             continue
         inventory = by_unit.get(id(unit))
         if inventory is None:
-            inventory = by_unit[id(unit)] = _unit_inventory(unit.files, named, state)
+            inventory = by_unit[id(unit)] = _unit_inventory(unit.files, named, state, units.namespaces)
             inventory.unit = unit.name
+        namespaces = tuple(sorted(units.namespaces.get(absolute, ()), key=lambda n: (n is not None, n or "")))
+        accounts = units.service_accounts.get(absolute)
+        if accounts:  # the same facts, with the service accounts the builds' patches give this file's workloads
+            inventory = replace(inventory, namespaces=namespaces, service_accounts=accounts)
+        elif namespaces:  # the same facts, seen from a file its builds deploy to other namespaces
+            key = (id(unit), namespaces)
+            if key not in by_namespaces:
+                by_namespaces[key] = replace(inventory, namespaces=namespaces)
+            inventory = by_namespaces[key]
         state.inventories[path] = inventory
         patch = units.patches.get(absolute)
         if patch is not None:
@@ -389,10 +399,12 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
                                    "(the base is); only values it sets that weaken the base are findings")
 
 
-def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunState) -> Inventory:
+def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunState,
+                    deployed: dict[str, frozenset]) -> Inventory:
     """The cross-file facts of one unit's YAML files, read one at a time (one that cannot be read is
     reported when it is planned). With the cache, each file's stamp is kept, so a file the cache holds is
-    not read again to be planned, and a file the cache knows by an unchanged identity is not read at all."""
+    not read again to be planned, and a file the cache knows by an unchanged identity is not read at all.
+    ``deployed``: absolute path -> the namespaces Kustomize builds deploy its objects to."""
     inv = Inventory()
     cache = state.cache
     for absolute in files:
@@ -421,7 +433,7 @@ def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunStat
         if found:
             shown = named.get(absolute) or _shown(absolute)
             for line, obj in found:
-                inventory_object(inv, obj, f"{shown}:{line}")
+                inventory_object(inv, obj, f"{shown}:{line}", deployed.get(absolute, frozenset()))
     return inv
 
 

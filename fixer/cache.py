@@ -88,10 +88,12 @@ def _sorted_set(values: set) -> list:
 
 
 def facts_stamp(inventory: Inventory) -> str:
-    """The cross-file facts of a deployment unit, spelled out: its name, bindings, policies and quotas."""
+    """The cross-file facts of a deployment unit, spelled out: its name, bindings, policies and quotas, and
+    what its Kustomize builds give the file (namespaces, service accounts set by patches)."""
     bindings = sorted(((repr(k), v) for k, v in inventory.bindings.items()))
+    accounts = sorted((repr(k), v) for k, v in inventory.service_accounts.items())
     return repr((inventory.unit, bindings, _sorted_set(inventory.network_policies),
-                 _sorted_set(inventory.resource_quotas)))
+                 _sorted_set(inventory.resource_quotas), list(inventory.namespaces), accounts))
 
 
 class ContentCache:

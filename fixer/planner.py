@@ -14,13 +14,14 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
 from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.valid_pod import ValidPod
 from kfix.rules.weak_values import patch_finding, weakening_fields
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import Document, ends_in_open_block_scalar, iter_documents, parse
 from kfix.yaml.source import SourceText, decode, other_line_break
-from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
+from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, workload_sites
 from kfix.yaml.editor import Editor, apply_splices
 
 
@@ -170,7 +171,12 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
         if options.overlay and isinstance(doc.data, list):
             _json_patch_findings(plan, doc)
             continue
-        sites = list(pod_sites(doc.data, options.custom_resources))
+        sites = []
+        for site, state in workload_sites(doc.data, options.custom_resources):
+            if state == "pod":
+                sites.append(site)
+            else:
+                _podless(plan, doc, site, state, options)
         if not sites:
             if isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data:
                 plan.kubernetes = True
@@ -239,8 +245,29 @@ class _Working:
             O.apply_one(self.data, op)
 
 
-def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
-               inventory: Inventory) -> None:
+def _podless(plan: FilePlan, doc: Document, site: PodSite, state: str, options: Options) -> None:
+    """An object of a pod-holding kind without a pod: a Kustomize ``$patch: delete`` (a note on the file),
+    or one the API server refuses (a valid-pod finding where the pod spec should be)."""
+    plan.kubernetes = True
+    if state == "deleted":
+        note = f"Kustomize patch `$patch: delete` of {site.resource}: it removes the object from the build it is " \
+               "applied to; nothing to harden"
+        plan.note = note if plan.note is None else f"{plan.note}; {note}"
+        return
+    rule = next((r for r in options.rules if isinstance(r, ValidPod)), None)
+    if rule is None or options.overlay:  # a patch is a partial object: its base holds the pod
+        return
+    containers_at = next((site.object_path + p for p in (("spec", "containers"), ("spec", "template", "containers"))
+                          if isinstance(O.get(doc.data, site.object_path + p), list)), None)
+    finding = rule.without_pod(site.kind, site.path[len(site.object_path):], containers_at and
+                               containers_at[len(site.object_path):])
+    rep = Reported(finding, plan.path, _line_of(doc, site.path), site.resource, "report")
+    plan.findings.append(rep)
+    wants_fix(rep, _exempt(doc, site), options)
+
+
+def _exempt(doc: Document, site: PodSite) -> Any:
+    """The exemptions of a pod: its object's and its own annotations and labels."""
     annotations: dict = {}
     labels: dict = {}
     for meta_path in (site.object_path + ("metadata",), site.meta_path):
@@ -248,13 +275,24 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, 
             found = O.get(doc.data, meta_path + (key,))
             if isinstance(found, dict):
                 into.update(found)
-    exempt = exempt_ids(annotations, labels)
+    return exempt_ids(annotations, labels)
+
+
+def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
+               inventory: Inventory) -> None:
+    exempt = _exempt(doc, site)
     pod = Pod(working.data, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
     for rule in options.rules:
-        for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
+        findings = list(rule.check(pod))  # the rule reads data that its fixes change
+        if isinstance(rule, ValidPod) and findings and not options.overlay:
+            plan.findings.extend(Reported(f, plan.path, _line_of(doc, f.path), resource, "report") for f in findings)
+            for rep in plan.findings[-len(findings):]:
+                wants_fix(rep, exempt, options)
+            return  # a pod the API server refuses: nothing else is judged or added
+        for finding in findings:
             if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working.data, finding.ops)):
                 continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)

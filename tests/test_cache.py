@@ -152,6 +152,18 @@ def test_a_changed_cross_file_fact_is_another_key(tree):
     assert [f["rule"] for f in app] == ["resource-quota"] and MARKER not in messages(report)
 
 
+def test_a_kustomization_namespace_is_a_cross_file_fact(tree):
+    """The namespace a Kustomize build deploys the file to changes what its findings say: another key."""
+    root, cache = tree
+    (root / "kustomization.yaml").write_text("resources:\n- app.yaml\n")
+    scan(root, cache)
+    assert plant(cache) == 1
+    (root / "kustomization.yaml").write_text("namespace: shop\nresources:\n- app.yaml\n")
+    _, report = scan(root, cache)
+    assert MARKER not in messages(report)
+    assert any("namespace shop (set by its Kustomize build)" in m for m in messages(report)), messages(report)
+
+
 def test_a_file_that_needs_a_change_is_not_stored(tree):
     root, cache = tree
     (root / "app.yaml").write_text(HARDENED.replace("          allowPrivilegeEscalation: false\n", ""))

@@ -84,6 +84,10 @@ class Inventory:
     """Facts gathered across the files a pod is deployed with (its deployment unit)."""
 
     unit: str = ""  # how reports name the unit ("folder deploy/", "Kustomize build overlays/prod")
+    # the namespaces the unit's Kustomize builds deploy this file's objects to (None: the namespace it states)
+    namespaces: tuple = ()
+    # (kind, name) -> ((service account, "patch:line"), ...): what the builds' patches set on a workload of this file
+    service_accounts: dict = field(default_factory=dict)
     bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
     network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
@@ -110,6 +114,12 @@ class Pod:
     @property
     def bound_service_accounts(self) -> dict:
         return self.inventory.bindings
+
+    @property
+    def namespaces(self) -> tuple:
+        """Where the pod runs: the namespaces its Kustomize builds set (None: the one it states), else its own."""
+        return tuple(dict.fromkeys(self.namespace if n is None else n for n in self.inventory.namespaces)) \
+            or (self.namespace,)
 
     @property
     def spec(self) -> dict:
