@@ -59,6 +59,10 @@ class Reported:
     def rule(self) -> str:
         return self.finding.rule
 
+    def __reduce__(self):
+        """Pickled as a call, the cheapest to unpickle (worker processes send many findings back)."""
+        return (Reported, (self.finding, self.file, self.line, self.resource, self.status, self.note, self.change_id))
+
 
 @dataclass(slots=True)
 class Change:

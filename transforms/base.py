@@ -36,6 +36,12 @@ class Finding:
     ops: tuple[Op, ...] = ()
     checks: frozenset[str] = frozenset()  # other tools' check ids ("checkov:CKV_K8S_20", ...)
 
+    def __reduce__(self):
+        """Pickled as a call (a frozen dataclass's own way sets each field in a Python loop): worker
+        processes send many findings back."""
+        return (Finding, (self.rule, self.facet, self.message, self.fix, self.path, self.container, self.ops,
+                          self.checks))
+
 
 @dataclass
 class Container:
