@@ -209,6 +209,13 @@ class Planner:
         volume_ops = [op for op in finding.ops if is_volume(op)]
         field_ops = [op for op in finding.ops if not is_volume(op)]
         vops, problems, flips, prefixes, src = self.translator.translate(c, tuple(field_ops), values)
+        if any(p is not None for p in problems):
+            per = per_container(field_ops, working)
+            if per:  # the pod's seccompProfile on each container, where only their securityContext is values
+                tried = self.translator.translate(c, tuple(per), values)
+                if tried[0] and all(p is None for p in tried[1]):
+                    field_ops = per
+                    vops, problems, flips, prefixes, src = tried
         failed = [(op, p) for op, p in zip(field_ops, problems) if p is not None]
         fixed_ops = [op for op, p in zip(field_ops, problems) if p is None]
         if volume_ops and fixed_ops:
@@ -354,6 +361,22 @@ class Planner:
         except VerificationError as exc:
             plan.error = InputError(f"internal check failed, file not written: {exc.message}", exc.line, plan.path)
             plan.new_text = None
+
+
+def per_container(ops: list[O.Op], pod: dict) -> list[O.Op]:
+    """A pod-level ``seccompProfile`` as the same setting on each container that has none (Kubernetes applies the
+    pod's to every container that does not set its own): for charts whose templates render only the containers'
+    securityContext from values (elastic's filebeat). [] when ``ops`` is something else."""
+    if len(ops) != 1 or not isinstance(ops[0], O.Set) or tuple(ops[0].path) != ("spec", "securityContext",
+                                                                                    "seccompProfile"):
+        return []
+    out: list[O.Op] = []
+    for section in ("initContainers", "containers"):
+        for i, container in enumerate(O.get(pod, ("spec", section)) or []):
+            sc = container.get("securityContext") if isinstance(container, dict) else None
+            if not isinstance(sc, dict) or not isinstance(sc.get("seccompProfile"), dict):
+                out.append(O.Set(("spec", section, i, "securityContext", "seccompProfile"), ops[0].value))
+    return out
 
 
 def _ns(ns: Any) -> Any:
