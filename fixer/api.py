@@ -58,7 +58,8 @@ class RunResult:
 
 
 def make_options(config: Config, profile: str | None = None, select: Iterable[str] = (),
-                 ignore: Iterable[str] = (), unsafe_fixes: bool | None = None) -> Options:
+                 ignore: Iterable[str] = (), unsafe_fixes: bool | None = None,
+                 edit_templates: bool | None = None) -> Options:
     """Options from the configuration file, overridden by command-line choices."""
     select, ignore = tuple(select) or config.select, tuple(ignore) + config.ignore
     check_rule_ids(select + ignore, "--select/--ignore")
@@ -69,7 +70,8 @@ def make_options(config: Config, profile: str | None = None, select: Iterable[st
     config_dir = os.path.dirname(os.path.abspath(config.source)) if config.source and \
         os.path.exists(config.source) else None
     return Options(tuple(rules), chosen_profile, config.unsafe_fixes if unsafe_fixes is None else unsafe_fixes,
-                   config.settings, config.custom_resources, config_dir=config_dir)
+                   config.settings, config.custom_resources, config_dir=config_dir,
+                   edit_templates=config.edit_templates if edit_templates is None else edit_templates)
 
 
 # --- running over many files (optionally in worker processes) ---------------------------------------
@@ -316,6 +318,7 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         return []
     from kfix.helm.checks import chart_problems
     from kfix.helm.plan import plan_chart
+    from kfix.helm.template_edit import plan_chart_with_templates
 
     out: list[FilePlan] = []
     for chart in charts:
@@ -323,7 +326,8 @@ def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ..
         if problems:
             out.extend(FilePlan(p.path or chart, error=p) for p in problems)
             continue
-        out.extend(plan_chart(chart, options, owners[chart]))
+        planner = plan_chart_with_templates if options.edit_templates else plan_chart
+        out.extend(planner(chart, options, owners[chart]))
     return out
 
 

@@ -16,7 +16,8 @@ from kfix.fileio import DEFAULT_MAX_FILE_SIZE, read_input
 from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
 
 KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
-        "resources", "writable-paths", "allowed-capabilities", "custom-resources", "max-file-size"}
+        "resources", "writable-paths", "allowed-capabilities", "custom-resources", "max-file-size",
+        "edit-templates"}
 MAX_CONFIG_SIZE = 1024 * 1024
 
 
@@ -31,6 +32,7 @@ class Config:
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
     source: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger input is reported, not read
+    edit_templates: bool = False  # Helm charts: template edits (off: charts change through values only)
 
 
 def find_config(start: Path) -> Path | None:
@@ -178,8 +180,11 @@ def parse_config(raw: Any, where: str = "configuration") -> Config:
     max_size = raw.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
     if not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < 1:
         raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")
+    edit = raw.get("edit-templates", False)
+    if not isinstance(edit, bool):
+        raise ConfigError(f"{where}: 'edit-templates' must be true or false")
     return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where,
-                  max_size)
+                  max_size, edit)
 
 
 def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:

@@ -35,6 +35,7 @@ class Options:
     custom_resources: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES
     config_dir: str | None = None  # folder of the configuration file (a repository root without git)
     overlay: bool = False  # a Kustomize patch: only values it sets that weaken its base (unsafe findings)
+    edit_templates: bool = False  # Helm: move fields values cannot reach into new values keys (proven)
 
 
 @dataclass(slots=True)

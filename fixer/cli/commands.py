@@ -13,7 +13,8 @@ from typing import List, Optional
 import typer
 
 from kfix.cli.options import (COLOR, CONFIG, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PATHS, PROFILE, QUIET,
-                              SELECT, UNSAFE, VALUES, ColorChoice, FailOn, Format, Profile, Run, apply_exit_code,
+                              SELECT, UNSAFE, VALUES, EDIT_TEMPLATES, ColorChoice, FailOn, Format, Profile, Run,
+                              apply_exit_code,
                               exit_code, fail)
 
 
@@ -22,12 +23,12 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-         no_ignore: bool = NO_IGNORE) -> None:
+         no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Report findings (rule, file, line, resource, container, safe/unsafe/report-only); exit 1 if any."""
     from kfix import report
 
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore)
+              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
     result = run.plan(paths)
     run.report_problems(result)
     findings = result.findings()
@@ -84,7 +85,7 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
           author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
                                                "(default: kfix <kfix@users.noreply.github.com>)."),
           values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-          no_ignore: bool = NO_IGNORE) -> None:
+          no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout.
 
     Exit 1 when a file would change (dry run, --check) or, with --fail-on, when such findings remain."""
@@ -93,7 +94,7 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
     if branch is not None and (not write or check):
         fail("--branch needs --write (and not --check)")
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore)
+              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
     if branch is not None:
         from kfix.cli.git import apply_to_branch
 
@@ -105,10 +106,10 @@ def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select:
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-         no_ignore: bool = NO_IGNORE) -> None:
+         no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore)
+              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
     if paths == ["-"]:
         from kfix.api import plan_bytes
         from kfix.diffs import unified_diff

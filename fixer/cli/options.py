@@ -60,7 +60,8 @@ class Run:
     given (or read from ``--config``), and paths that share a configuration are planned together."""
 
     def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None,
-                 *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False):
+                 *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False,
+                 edit_templates: bool = False):
         from kfix.api import make_options
         from kfix.config import config_for_paths
         from kfix.errors import ConfigError
@@ -70,7 +71,8 @@ class Run:
             for found, cfg, group in config_for_paths(paths or [], config):
                 try:
                     options = make_options(cfg, profile.value if profile else None, split_list(select),
-                                           split_list(ignore), True if unsafe_fixes else None)
+                                           split_list(ignore), True if unsafe_fixes else None,
+                                           True if edit_templates else None)
                 except (TypeError, ValueError, AttributeError) as exc:  # a malformed value config.py did not expect
                     fail(f"{found or 'configuration'}: invalid configuration: {type(exc).__name__}: {one_line(exc)}")
                 self.groups.append((cfg, options, tuple(split_list(exclude)) + cfg.exclude, group))
@@ -164,6 +166,9 @@ NO_IGNORE = typer.Option(False, "--no-ignore", help="Also read files that .gitig
 FAIL_ON = typer.Option(None, "--fail-on", help="Also exit 1 when findings kfix did not fix remain: 'unsafe' (unsafe "
                        "fixes not applied, spans that cannot be edited safely) or 'report' (those and report-only "
                        "findings).", show_default=False)
+EDIT_TEMPLATES = typer.Option(False, "--edit-templates", help="Helm charts: also edit templates where values cannot "
+                              "reach a field (moved into a new values key, proven to render byte for byte, then "
+                              "hardened through it).")
 VALUES = typer.Option(None, "--values", "-f", help="A values file of the Helm chart being fixed (repeatable, in "
                       "helm's order); kfix edits it where it overrides the chart's values.yaml.")
 

@@ -1,0 +1,212 @@
+"""Helm template edits (``--edit-templates``, kfix.helm.template_edit) on real charts.
+
+Golden outputs live in tests/golden_helm_templates/<case>/ (every file kfix rewrites, by its path in the
+chart); regenerate with `KFIX_REGEN=1 python -m pytest tests/test_helm_template_edit.py -k golden` and
+review the diff. Each case is also checked for the promise: the moves alone render byte for byte as the
+chart did (default values and the case's --values files), no rendered security setting is lost or
+weaker and nothing outside security fields changes, and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kfix.api import make_options, plan_charts
+from kfix.config import Config
+from kfix.helm import render as R
+from kfix.helm.template_edit import TemplatePlan, TemplatedValuesPlan, render_texts, same_bytes
+from kfix.helm.values import merge_user
+from kfix.rules.weakening import weakened
+
+pytestmark = pytest.mark.skipif(not R.available(), reason="helm-python-sdk is not installed")
+
+HERE = Path(__file__).parent
+CHARTS = HERE / "charts"
+GOLDEN = HERE / "golden_helm_templates"
+
+# case -> (chart, --values files in the chart, --unsafe-fixes)
+CASES = {
+    "podinfo": ("podinfo", (), False),  # test pods, a hook Job, the redis Deployment, the main pod's token
+    "podinfo+prod": ("podinfo", ("values-prod.yaml",), False),  # the byte-for-byte proof with a --values file
+    "prometheus-node-exporter": ("prometheus-node-exporter", (), False),  # an init container's resources
+    "alertmanager": ("alertmanager", (), True),  # a test pod under the chart's testFramework key
+    "mychart": ("mychart", (), False),  # `helm create`: tests.testConnection.*
+}
+
+
+def options(unsafe: bool = False):
+    return dataclasses.replace(make_options(Config(), unsafe_fixes=unsafe), edit_templates=True)
+
+
+def copy_chart(tmp_path: Path, name: str) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(CHARTS / name, dest)
+    for p in dest.rglob("*"):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    return dest
+
+
+def plan(chart: Path, extra: tuple[str, ...], unsafe: bool):
+    return plan_charts([str(chart)], options(unsafe), tuple(str(chart / f) for f in extra))
+
+
+def write(plans) -> None:
+    for p in plans:
+        if p.changed:
+            Path(p.path).write_text(p.new_text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden(case, tmp_path):
+    name, extra, unsafe = CASES[case]
+    chart = copy_chart(tmp_path, name)
+    plans = plan(chart, extra, unsafe)
+    assert not [p.error for p in plans if p.error], [p.error for p in plans if p.error]
+    got = {str(Path(p.path).relative_to(chart)): p.new_text for p in plans if p.changed}
+    assert any(isinstance(p, TemplatePlan) for p in plans if p.changed)
+    where = GOLDEN / case
+    if os.environ.get("KFIX_REGEN"):
+        shutil.rmtree(where, ignore_errors=True)
+        for rel, text in got.items():
+            (where / rel).parent.mkdir(parents=True, exist_ok=True)
+            (where / rel).write_text(text, encoding="utf-8")
+    expected = {str(p.relative_to(where)): p.read_text(encoding="utf-8") for p in where.rglob("*") if p.is_file()}
+    assert sorted(got) == sorted(expected)
+    for rel in got:
+        assert got[rel] == expected[rel], rel
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_moves_alone_render_byte_for_byte(case, tmp_path):
+    """Step 1 on its own (the edited templates, values.yaml with only the new keys) renders exactly as the
+    chart did: with the default values and with the case's --values files."""
+    name, extra, unsafe = CASES[case]
+    chart = copy_chart(tmp_path, name)
+    plans = plan(chart, extra, unsafe)
+    values = next(p for p in plans if isinstance(p, TemplatedValuesPlan))
+    assert values.moves
+    moved = copy_chart(tmp_path / "moved", name)
+    for p in plans:
+        target = moved / Path(p.path).relative_to(chart)
+        if isinstance(p, TemplatePlan):
+            target.write_text(p.new_text, encoding="utf-8")
+        elif p is values:
+            target.write_text(values.render_changes({m.id for m in values.moves}), encoding="utf-8")
+    users = [None] + ([merge_user([R.parse_values_text((chart / f).read_text()) for f in extra])] if extra else [])
+    for user in users:
+        before, again = render_texts(chart, user), render_texts(chart, user)
+        assert same_bytes(before, again, render_texts(moved, user)) == ""
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hardened_render_never_weakens_and_a_second_run_changes_nothing(case, tmp_path):
+    name, extra, unsafe = CASES[case]
+    chart = copy_chart(tmp_path, name)
+    user = merge_user([R.parse_values_text((chart / f).read_text()) for f in extra])
+    before, again = R.render(chart, user), R.render(chart, user)
+    write(plan(chart, extra, unsafe))
+    after = R.render(chart, user)
+    assert R.outside_changes(before, after, R.unstable_paths(before, again), volumes=True) == []
+    later = {(w.doc.template, w.doc.index, w.site.path): w for w in after.workloads()}
+    for w in before.workloads():
+        w2 = later[(w.doc.template, w.doc.index, w.site.path)]
+        assert weakened(w.spec, w2.spec, unsafe) == []
+    assert not [p.path for p in plan(chart, extra, unsafe) if p.changed]
+
+
+def test_test_pod_is_hardened_through_the_new_keys(tmp_path):
+    """The helm-create test pod had no securityContext, resources or token setting; after the edit its
+    render has them, automountServiceAccountToken: false included (through `hasKey`)."""
+    chart = copy_chart(tmp_path, "mychart")
+    write(plan(chart, (), False))
+    pod = next(d.data for d in R.render(chart).docs if d.template == "templates/tests/test-connection.yaml")
+    spec = pod["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    container = spec["containers"][0]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert set(container["resources"]) == {"requests", "limits"}
+
+
+LITERALS = """      securityContext:
+        allowPrivilegeEscalation: false
+        runAsUser: 1000
+      resources:
+        requests:
+          memory: 64Mi
+        limits:
+          memory: 64Mi
+          cpu: 100m
+"""
+
+
+def test_a_literal_is_moved_when_it_renders_the_same_and_refused_when_not(tmp_path):
+    """securityContext written in toYaml's order moves into values (its runAsUser kept); resources written
+    memory-before-cpu would render in another order through toYaml: refused, reported, left as written."""
+    chart = copy_chart(tmp_path, "mychart")
+    test = chart / "templates/tests/test-connection.yaml"
+    original = test.read_text().replace("      image: busybox\n", "      image: busybox\n" + LITERALS)
+    test.write_text(original)
+    plans = plan(chart, (), False)
+    edited = next(p for p in plans if p.path == str(test))
+    assert "{{- with .Values.tests.testConnection.securityContext }}" in edited.new_text
+    assert LITERALS.split("      resources:\n")[1] in edited.new_text  # resources lines untouched
+    refused = [r for p in plans for r in p.findings if r.rule == "resources" and r.file == str(test)]
+    assert refused and all("template edit refused: moving it into values does not render byte for byte"
+                           in r.note for r in refused)
+    write(plans)
+    values = (chart / "values.yaml").read_text()
+    assert "    securityContext:\n      allowPrivilegeEscalation: false\n      runAsUser: 1000\n" in values
+    container = next(d.data for d in R.render(chart).docs
+                     if d.template == "templates/tests/test-connection.yaml")["spec"]["containers"][0]
+    assert container["securityContext"]["runAsUser"] == 1000
+    assert container["resources"] == {"requests": {"memory": "64Mi"}, "limits": {"memory": "64Mi", "cpu": "100m"}}
+
+
+def test_off_by_default(tmp_path):
+    chart = copy_chart(tmp_path, "mychart")
+    plans = plan_charts([str(chart)], make_options(Config()))
+    assert not any(isinstance(p, TemplatePlan) for p in plans)
+    notes = [r.note for p in plans for r in p.findings if r.file.endswith("test-connection.yaml")]
+    assert notes and all("template edit" not in n for n in notes)
+
+
+def kfix(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kfix", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_flag_and_configuration_key(tmp_path):
+    flag = copy_chart(tmp_path / "a", "mychart")
+    out = kfix("apply", "--write", "--edit-templates", str(flag))
+    assert out.returncode == 0, out.stderr
+    golden = GOLDEN / "mychart"
+    for p in golden.rglob("*"):
+        if p.is_file():
+            assert (flag / p.relative_to(golden)).read_text() == p.read_text()
+    assert kfix("apply", "--check", "--edit-templates", str(flag)).returncode == 0
+
+    configured = copy_chart(tmp_path / "b", "mychart")
+    (tmp_path / "b" / ".kfix.yaml").write_text("edit-templates: true\n")
+    assert kfix("apply", "--write", str(configured)).returncode == 0
+    for p in golden.rglob("*"):
+        if p.is_file():
+            assert (configured / p.relative_to(golden)).read_text() == p.read_text()
+
+    plain = copy_chart(tmp_path / "c", "mychart")
+    template = (plain / "templates/tests/test-connection.yaml").read_text()
+    diff = kfix("diff", str(plain))
+    assert "test-connection.yaml" not in diff.stdout
+    assert kfix("apply", "--write", str(plain)).returncode == 0
+    assert (plain / "templates/tests/test-connection.yaml").read_text() == template
+
+    (tmp_path / "c" / ".kfix.yaml").write_text("edit-templates: yes please\n")
+    bad = kfix("scan", str(plain))
+    assert bad.returncode == 2 and "'edit-templates' must be true or false" in bad.stderr
