@@ -184,6 +184,8 @@ class SyntheticPods:
                 idx = None if off else self.claim(rendered_list, claimed[c.section], name, reserved)
                 base = O.clone(rendered_list[idx]) if idx is not None else {}
                 shown = str(base.get("name") or name.replace("{{ .Chart.Name }}", chart.cmap.name))
+                if idx is None and workload is not None and "{{" in shown:
+                    shown += " (not rendered with these values)"  # its name is known only from a render
                 base.pop("securityContext", None)
                 base.pop("resources", None)
                 base["name"] = shown
