@@ -146,3 +146,23 @@ def test_filebeat_rendered_daemonset_runs_with_runtime_default(tmp_path):
     # kfix's own rules, run on the render, find nothing more to do about seccomp
     again = plan_chart(copy, OPTIONS)
     assert not [f for p in again for f in p.findings if f.rule == "seccomp-runtime-default"]
+
+
+def test_container_seccomp_never_overrides_another_pods_own_profile(tmp_path):
+    """The container key is shared with a pod that sets its own (Localhost) profile: a container-level
+    RuntimeDefault would override it there, so the pod-level finding stays a report."""
+    from conftest import make_chart
+
+    container = ("      containers:\n        - name: app\n          image: nginx\n          securityContext:\n"
+                 "            {{- toYaml .Values.securityContext | nindent 12 }}\n")
+    head = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n"
+    chart = make_chart(tmp_path / "shared", {
+        "a.yaml": head.format(name="a") + container,
+        "b.yaml": head.format(name="b") + "      securityContext:\n        seccompProfile:\n"
+                                          "          type: Localhost\n          localhostProfile: app.json\n"
+                  + container,
+    }, "securityContext:\n  runAsNonRoot: true\n")
+    plans = plan_chart(chart, OPTIONS, render=False)
+    seccomp = [f for p in plans for f in p.findings if f.rule == "seccomp-runtime-default"]
+    assert seccomp and all(f.status != "fix" for f in seccomp)
+    assert not [op for p in plans for c in p.changes for op in c.ops if "seccompProfile" in op.path]

@@ -213,7 +213,7 @@ class Planner:
             per = per_container(field_ops, working)
             if per:  # the pod's seccompProfile on each container, where only their securityContext is values
                 tried = self.translator.translate(c, tuple(per), values)
-                if tried[0] and all(p is None for p in tried[1]):
+                if tried[0] and all(p is None for p in tried[1]) and not self.own_seccomp(c, tried[0]):
                     field_ops = per
                     vops, problems, flips, prefixes, src = tried
         failed = [(op, p) for op, p in zip(field_ops, problems) if p is not None]
@@ -268,6 +268,20 @@ class Planner:
             O.apply_one(working, op)
         for op in vops:
             O.apply_one(values, op)
+
+    def own_seccomp(self, c: Consumer, vops: list[O.Op]) -> bool:
+        """Whether another pod that renders one of these container keys has a seccompProfile of its own (the
+        container's would override it there)."""
+        keys = {tuple(op.path[:-1]) for op in vops if op.path and op.path[-1] == "seccompProfile"}
+        for other in self.consumers:
+            if other is c or other.chart is not c.chart:
+                continue
+            if any(s.kind == "values" and s.level == "container" and tuple(s.path) in keys
+                   for s in other.sources.values()):
+                sc = O.get(other.doc(O.clone(other.chart.eff), would=False), ("spec", "securityContext"))
+                if isinstance(sc, dict) and sc.get("seccompProfile") is not None:
+                    return True
+        return False
 
     def covered(self, c: Consumer, ops: list[O.Op], values: dict) -> tuple | None:
         """The values operations that fix ``ops`` on the chart's own values, when the edits already planned
