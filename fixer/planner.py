@@ -97,6 +97,12 @@ class FilePlan:
             return self.settled
         return self.new_text is not None and self.source is not None and self.new_text != self.source.text
 
+    def document_data(self) -> tuple[list[Any], list[Any]]:
+        """Each document's data before and after the changes (what a semantic diff compares, indexed like
+        ``Change.doc``); InputError when a text does not parse."""
+        assert self.source is not None and self.new_text is not None
+        return [d.data for d in parse(self.source.text)], [d.data for d in parse(self.new_text)]
+
 
 def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
               docs: list[Document] | None = None) -> FilePlan:

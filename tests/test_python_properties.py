@@ -149,3 +149,125 @@ def test_client_proof_builds_new_values_with_the_library() -> None:
         assert "allow_escalation" in exc.message
     else:
         raise AssertionError("a field the client's models lack was accepted")
+
+
+# --- new edit kinds: entries removed (legacy annotations), cdk8s-plus enum lists, followed values --------
+
+ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
+
+
+@st.composite
+def annotated_pods(draw):
+    """A client pod whose metadata holds the legacy seccomp annotation among others, one per line, with
+    comments after entries and on lines of their own in varied places."""
+    q = draw(st.sampled_from("\"'"))
+    others = draw(st.lists(NAMES, min_size=0, max_size=3, unique=True))
+    at = draw(st.integers(0, len(others)))
+    keys = others[:at] + [ANNOTATION] + others[at:]
+    lines = []
+    for i, key in enumerate(keys):
+        value = "runtime/default" if key == ANNOTATION else "x"
+        if draw(st.booleans()):
+            lines.append(f"            # about {key}")
+        trailing = f"  # note {i}" if draw(st.booleans()) else ""
+        last = i == len(keys) - 1
+        comma = "," if not last or draw(st.booleans()) else ""
+        lines.append(f"            {q}{key}{q}: {q}{value}{q}{comma}{trailing}")
+    body = "\n".join(lines)
+    return (f"from kubernetes import client\n\npod = client.V1Pod(\n    metadata=client.V1ObjectMeta(\n"
+            f"        name={q}web{q},\n        annotations={{\n{body}\n        }},\n    ),\n"
+            f"    spec=client.V1PodSpec(containers=[client.V1Container(name={q}web{q}, image={q}web:1{q})]),\n)\n")
+
+
+SECCOMP_ONLY = make_options(Config(), select=["seccomp-runtime-default"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(annotated_pods())
+def test_legacy_annotation_is_migrated_and_every_comment_kept(text: str) -> None:
+    plan = plan_python("gen.py", text.encode(), SECCOMP_ONLY, Inventory())
+    assert plan.error is None, (plan.error, text)
+    (rep,) = [r for r in plan.findings if "legacy" in r.finding.message]
+    if rep.status == "unfixable":  # the annotation's comments have no line of their own to go to
+        assert "would lose a comment" in rep.note, rep.note
+        return
+    assert rep.status == "fix", (rep.status, rep.note)
+    new = plan.new_text
+    assert f'"{ANNOTATION}"' not in new.replace("'", '"')  # (the comments about it stay)
+    assert 'seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault")' in new.replace("'", '"')
+    assert _comments(new) == _comments(text)
+    ast.parse(new)
+    again = plan_python("gen.py", new.encode(), SECCOMP_ONLY, Inventory())
+    assert again.error is None and not again.changes, (again.error, new)
+
+
+@st.composite
+def plus_pods(draw):
+    """cdk8s-plus containers with and without a drop list (enum members), props or dicts, in varied layouts."""
+    lay = draw(layouts())
+    q = lay["quote"]
+    kind = draw(st.sampled_from(["props", "dict", "none"]))
+    drop = draw(st.lists(st.sampled_from(["NET_RAW", "SYS_ADMIN", "CHOWN"]), max_size=2, unique=True))
+    enum = "[" + ", ".join(f"kplus.Capability.{d}" for d in drop) + "]"
+    pairs = [("image", f"{q}web:1{q}")]
+    if kind == "props":
+        pairs.append(("security_context", "kplus.ContainerSecurityContextProps(capabilities="
+                                          f"kplus.ContainerSecutiryContextCapabilities(drop={enum}))"))
+    elif kind == "dict":
+        pairs.append(("security_context", f"{{{q}capabilities{q}: {{{q}drop{q}: {enum}}}}}"))
+    container = f"kplus.ContainerProps({_args(pairs, 'call', lay, '        ', 'call')})"
+    return ("import cdk8s_plus_30 as kplus\n\n"
+            f"web = kplus.Deployment(\n    None,\n    {q}web{q},\n    containers=[\n        {container},\n    ],\n)\n")
+
+
+CAPS_ONLY = make_options(Config(), select=["drop-capabilities"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plus_pods())
+def test_cdk8s_plus_capabilities_are_enum_members(text: str) -> None:
+    plan = plan_python("gen.py", text.encode(), CAPS_ONLY, Inventory())
+    assert plan.error is None, (plan.error, text)
+    assert [r.status for r in plan.findings] == ["fix"], [(r.status, r.note) for r in plan.findings]
+    new = plan.new_text
+    assert new.count("kplus.Capability.ALL") == 1 and '"ALL"' not in new and "'ALL'" not in new
+    assert _comments(new) == _comments(text)
+    again = plan_python("gen.py", new.encode(), CAPS_ONLY, Inventory())
+    assert again.error is None and not again.changes, (again.error, new)
+
+
+@st.composite
+def followed_containers(draw):
+    """The same container reached inline, through a variable, a ``self`` attribute or a function's result."""
+    via = draw(st.sampled_from(["inline", "variable", "attribute", "function", "method"]))
+    lay = draw(layouts())
+    q = lay["quote"]
+    built = f"client.V1Container({_args([('name', f'{q}web{q}'), ('image', f'{q}web:1{q}')], 'call', lay, '        ', 'call')})"
+    head = "from kubernetes import client\n\n\n"
+    if via == "inline":
+        return head + f"spec = client.V1PodSpec(containers=[{built}])\n"
+    if via == "variable":
+        return head + f"web = {built}\nspec = client.V1PodSpec(containers=[web])\n"
+    if via == "function":
+        return head + f"def web():\n    return {built}\n\n\nspec = client.V1PodSpec(containers=[web()])\n"
+    if via == "method":
+        return head + (f"class Web:\n    def _c(self):\n        return {built}\n\n    def spec(self):\n"
+                       "        return client.V1PodSpec(containers=[self._c()])\n")
+    return head + (f"class Web:\n    def __init__(self):\n        self.c = {built}\n\n    def spec(self):\n"
+                   "        return client.V1PodSpec(containers=[self.c])\n")
+
+
+ESCALATION_ONLY = make_options(Config(), select=["no-privilege-escalation"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(followed_containers())
+def test_followed_values_are_fixed_where_they_are_built(text: str) -> None:
+    plan = plan_python("gen.py", text.encode(), ESCALATION_ONLY, Inventory())
+    assert plan.error is None, (plan.error, text)
+    assert [r.status for r in plan.findings] == ["fix"], ([(r.status, r.note) for r in plan.findings], text)
+    new = plan.new_text
+    assert new.count("allow_privilege_escalation=False") == 1
+    assert _comments(new) == _comments(text)
+    again = plan_python("gen.py", new.encode(), ESCALATION_ONLY, Inventory())
+    assert again.error is None and not again.changes, (again.error, new)

@@ -20,7 +20,6 @@ import yaml
 from kfix import __version__
 from kfix.errors import InputError
 from kfix.git.forges import truncate_body
-from kfix.yaml.loader import parse
 from kfix.planner import Change, FilePlan, Reported
 
 __all__ = ["Row", "ResourceChange", "Report", "build_report", "title", "commit_message", "body", "MARKER"]
@@ -114,14 +113,14 @@ def _resource_changes(plan: FilePlan, file: str) -> list[ResourceChange]:
     for change in plan.changes:
         grouped.setdefault((change.doc, change.resource), []).append(change)
     try:
-        old_docs, new_docs = parse(plan.source.text), parse(plan.new_text)
+        old_docs, new_docs = plan.document_data()
     except InputError:  # pragma: no cover - both parsed during planning
         old_docs = new_docs = []
     out = []
     for (doc, resource), changes in grouped.items():
         entry = ResourceChange(file, resource, min(c.line for c in changes), changes)
         if doc < len(old_docs) and doc < len(new_docs):
-            entry.rows = _rows(old_docs[doc].data, new_docs[doc].data, changes)
+            entry.rows = _rows(old_docs[doc], new_docs[doc], changes)
         out.append(entry)
     out.sort(key=lambda r: (r.file, r.line, r.resource))
     return out

@@ -168,8 +168,99 @@ def extend(node: cst.CSTNode, new: list) -> cst.CSTNode:
     return _with_tail(_with_elements(node, els + middle + [final]), _fresh(tail))
 
 
+def _comments(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Comment(self, comment: cst.Comment) -> None:
+            found.append(comment.value)
+
+    node.visit(Visit())
+    return found
+
+
+def _with_comment_lines(ws, comments: list[str]):
+    """``ws`` (the line break before an element) with ``comments`` as lines of their own before that element."""
+    lines = [cst.EmptyLine(indent=ws.indent, whitespace=cst.SimpleWhitespace(ws.last_line.value),
+                           comment=cst.Comment(c)) for c in comments]
+    return ws.with_changes(empty_lines=[*ws.empty_lines, *lines])
+
+
+def _with_opening(node: cst.CSTNode, ws) -> cst.CSTNode:
+    if isinstance(node, cst.Call):
+        return node.with_changes(whitespace_before_args=ws)
+    if isinstance(node, cst.Dict):
+        return node.with_changes(lbrace=node.lbrace.with_changes(whitespace_after=ws))
+    return node.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=ws))
+
+
+def _keep_comments(node: cst.CSTNode, drop: set[int]) -> tuple[cst.CSTNode, list[str]]:
+    """``node`` where each element that follows removed elements carries their comments as lines of their
+    own (kfix never drops a comment), and the comments of removed elements that no kept element follows."""
+    out = list(_elements(node))
+    opening = _opening(node)
+    carried: list[str] = []
+    kept = -1  # the last element kept so far: its comma's line break now leads to the next kept one
+    for i, e in enumerate(list(out)):
+        if i in drop:
+            carried += _comments(e)
+            continue
+        if carried:
+            prev = out[kept] if kept >= 0 else None
+            before = (prev.comma.whitespace_after if isinstance(prev.comma, cst.Comma) else None) \
+                if prev is not None else opening
+            if not isinstance(before, _PW):
+                raise ValueError("no line of its own for a comment of a removed element")
+            if prev is None:
+                opening = _with_comment_lines(before, carried)
+            else:
+                out[kept] = prev.with_changes(comma=prev.comma.with_changes(
+                    whitespace_after=_with_comment_lines(before, carried)))
+            carried = []
+        kept = i
+    return _with_opening(_with_elements(node, out), opening), carried
+
+
+def _emptied_keeping_comments(node: cst.CSTNode) -> cst.CSTNode:
+    """``node`` without elements, its comments on lines of their own between the brackets."""
+    style = style_of(node)
+    comments = _comments(node.with_changes(func=cst.Name("f")) if isinstance(node, cst.Call) else node)
+    lines = [cst.EmptyLine(indent=style.indent, whitespace=cst.SimpleWhitespace(style.item), comment=cst.Comment(c))
+             for c in comments]
+    inside = _PW(first_line=cst.TrailingWhitespace(), empty_lines=lines, indent=style.indent,
+                 last_line=cst.SimpleWhitespace(style.close))
+    empty = _with_elements(node, [])
+    if isinstance(node, cst.Call):
+        return empty.with_changes(whitespace_before_args=inside)
+    if isinstance(node, cst.Dict):
+        return empty.with_changes(lbrace=cst.LeftCurlyBrace(whitespace_after=inside), rbrace=cst.RightCurlyBrace())
+    return empty.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=inside),
+                              rbracket=node.rbracket.with_changes(whitespace_before=cst.SimpleWhitespace("")))
+
+
+def removable(node: cst.CSTNode, drop: set[int]) -> bool:
+    """Can the elements at ``drop`` go without losing a comment?"""
+    try:
+        remove(node, drop)
+    except ValueError:
+        return False
+    return True
+
+
+def _inner_comments(node: cst.CSTNode) -> list[str]:
+    return _comments(node.with_changes(func=cst.Name("f")) if isinstance(node, cst.Call) else node)
+
+
 def remove(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
-    """``node`` without the elements at the positions ``drop``."""
+    """``node`` without the elements at the positions ``drop``. Comments in them stay, as lines of their own
+    before the next element or the closing bracket (ValueError when the layout has no line for them)."""
+    if len(drop) >= len(_elements(node)) and _inner_comments(node):
+        if not style_of(node).multiline:
+            raise ValueError("no line of its own for a comment of a removed element")
+        return _emptied_keeping_comments(node)
+    carried: list[str] = []
+    if any(_comments(e) for i, e in enumerate(_elements(node)) if i in drop):
+        node, carried = _keep_comments(node, drop)
     els = list(_elements(node))
     keep = [e for i, e in enumerate(els) if i not in drop]
     if not keep:
@@ -181,12 +272,37 @@ def remove(node: cst.CSTNode, drop: set[int]) -> cst.CSTNode:
         return out.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=cst.SimpleWhitespace("")),
                                 rbracket=node.rbracket.with_changes(whitespace_before=cst.SimpleWhitespace("")))
     old_last = els[-1]
-    if keep[-1] is not old_last:  # the old last element went: the new last one takes its ending
-        if isinstance(node, cst.Call):
-            keep[-1] = keep[-1].with_changes(comma=old_last.comma, whitespace_after_arg=old_last.whitespace_after_arg)
+    if keep[-1] is old_last:
+        return _with_elements(node, keep)
+    # the old last element went: the new last one takes its ending, keeping the comments on the way there
+    new_last = keep[-1]
+    own = new_last.comma.whitespace_after if isinstance(new_last.comma, cst.Comma) else None
+    tail = _tail(node)
+    lost = _comments(own) if own is not None else []
+    if isinstance(tail, _PW) and tail.first_line.comment is not None:
+        carried.append(tail.first_line.comment.value)  # the removed last element's own end-of-line comment
+        tail = tail.with_changes(first_line=cst.TrailingWhitespace())
+    if lost or carried:
+        if not isinstance(tail, _PW) or (own is not None and not isinstance(own, _PW)):
+            raise ValueError("no line of its own for a comment of a removed element")
+        lines = [cst.EmptyLine(indent=tail.indent, whitespace=cst.SimpleWhitespace(_item_indent(node)),
+                               comment=cst.Comment(c)) for c in carried]
+        tail = tail.with_changes(first_line=own.first_line if own is not None else tail.first_line,
+                                 empty_lines=[*(own.empty_lines if own is not None else []), *lines,
+                                              *tail.empty_lines])
+    if isinstance(node, cst.Call):
+        if isinstance(old_last.comma, cst.Comma):
+            keep[-1] = new_last.with_changes(comma=old_last.comma.with_changes(whitespace_after=tail),
+                                             whitespace_after_arg=old_last.whitespace_after_arg)
         else:
-            keep[-1] = keep[-1].with_changes(comma=old_last.comma)
-    return _with_elements(node, keep)
+            keep[-1] = new_last.with_changes(comma=old_last.comma, whitespace_after_arg=tail)
+        return _with_elements(node, keep)
+    keep[-1] = new_last.with_changes(comma=old_last.comma)
+    return _with_tail(_with_elements(node, keep), tail)
+
+
+def _item_indent(node: cst.CSTNode) -> str:
+    return style_of(node).item
 
 
 def _with_elements(node: cst.CSTNode, els: list) -> cst.CSTNode:

@@ -16,8 +16,8 @@ from typing import Any
 
 import libcst as cst
 
-from kfix.rules import Fix, Inventory, Pod
-from kfix.rules.exemptions import exempt_ids
+from kfix.rules import Finding, Fix, Inventory, Pod
+from kfix.rules.exemptions import exempt_ids, exempted_by
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
@@ -47,12 +47,17 @@ def mentions_kubernetes(text: str) -> bool:
 class PythonPlan(FilePlan):
     """A Python file's plan; ``render_changes`` renders any subset of its changes, verified."""
 
+    def document_data(self) -> tuple[list[Any], list[Any]]:
+        """Each pod's document (kind, its metadata and spec as the code builds them) before and after."""
+        assert self.source is not None and self.new_text is not None
+        return _documents(self.source.text, self.path), _documents(self.new_text, self.path)
+
     def render_changes(self, change_ids: set[str]) -> str:
         assert self.source is not None
         chosen = [c for c in self.changes if c.id in change_ids]
         if not chosen:
             return self.source.text
-        return render(self.source.text, chosen)
+        return render(self.source.text, chosen, self.path)
 
 
 def decode_python(raw: bytes) -> SourceText:
@@ -69,9 +74,9 @@ def decode_python(raw: bytes) -> SourceText:
             from None
 
 
-def parse_source(text: str) -> Source:
+def parse_source(text: str, path: str | None = None) -> Source:
     try:
-        return Source(text)
+        return Source(text, path)
     except cst.ParserSyntaxError as exc:
         raise InputError(f"invalid Python: {exc.message}", exc.raw_line) from None
     except RecursionError:
@@ -94,13 +99,16 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
         text = plan.source.text
         if not mentions_kubernetes(text):
             return plan
-        source = parse_source(text)
+        source = parse_source(text, path)
         sites = read_sites(source)
-        if not sites:
+        unread = source.unreadable_pod_specs() + source.star_unresolved()
+        if not sites and not unread:
             return plan
         plan.kubernetes = True
+        for value in unread:
+            _unreadable_pod(plan, source, value, options)
         for index, site in enumerate(sites):
-            _run_rules(plan, index, site, options, inventory)
+            _run_rules(plan, source, index, site, options, inventory)
         plan.changes = _expressible(plan, source, sites)
         if plan.changes:
             plan.new_text, rewritten = _render(source, sites, plan.changes)
@@ -113,10 +121,12 @@ def plan_python(path: str, raw: bytes, options: Options, inventory: Inventory) -
     return plan
 
 
-def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inventory: Inventory) -> None:
+def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, options: Options,
+               inventory: Inventory) -> None:
     spec = data(site.value)
+    release = source.plus_line(site.value.ref.module) if site.value.family == PLUS and site.value.ref else None
     if site.value.family == PLUS:
-        spec = plus.with_defaults(spec)
+        spec = plus.with_defaults(spec, release)
     doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": spec}
     working = O.clone(doc)
     annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
@@ -125,23 +135,27 @@ def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inve
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     rules = {r.id: r for r in options.rules}
+    _unreadable_containers(plan, site, options, exempt)
     for rule in options.rules:
         for finding in list(rule.check(pod)):
-            line = line_of(site.value, finding.path[1:]) if finding.path[:1] == _SPEC else site.line
+            root = _root(site, finding.path)
+            line = line_of(root, finding.path[1:]) if root is not None else site.line
             rep = Reported(finding, plan.path, line, site.resource, "report")
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            outside = next((op for op in finding.ops if op.path[:1] != _SPEC), None)
+            outside = next((op for op in finding.ops if _root(site, op.path) is None), None)
             if outside is not None:
                 rep.status = "unfixable"
-                rep.note = (f"cannot be edited safely: {'.'.join(map(str, outside.path))} is outside the pod spec "
-                            "(kfix edits pod specs in Python code)")
+                where = ".".join(map(str, outside.path))
+                rep.note = (f"cannot be edited safely: {where} is in the pod's metadata, which the code does not "
+                            "build as a call or dict kfix can edit" if outside.path[:1] == ("metadata",) else
+                            f"cannot be edited safely: {where} is outside the pod spec and its metadata")
                 continue
             blocked = next((p for p in (O.conflict(working, op) for op in finding.ops) if p is not None), None)
             if blocked is not None:
                 rep.status = "unfixable"
-                rep.note = f"cannot be edited safely: {_blocked_why(site.value, blocked[1:])}"
+                rep.note = f"cannot be edited safely: {_blocked_why(_root(site, blocked), blocked[1:])}"
                 continue
             container = finding.container if rules[finding.rule].level == "container" else None
             key = (finding.rule, container)
@@ -152,12 +166,70 @@ def _run_rules(plan: FilePlan, index: int, site: PodSite, options: Options, inve
                                                line, [], [])
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
-            change.ops.extend(O.with_path(op, op.path[1:]) for op in finding.ops)
+            for op in finding.ops:
+                change.ops.extend(plus.pod_wide(op, spec, release) if site.value.family == PLUS else [op])
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
             for op in finding.ops:
                 O.apply_one(working, op)
     plan.changes.extend(changes.values())
+
+
+def _unreadable_pod(plan: FilePlan, source: Source, value: Unknown, options: Options) -> None:
+    """A pod spec the code passes as a value kfix cannot read: every rule reports it as not fixable."""
+    site = locate(source, value.node, Obj(value.node, "PodSpec", "", value.line))
+    annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
+    exempt = exempt_ids(annotations)
+    for rule in options.rules:
+        finding = Finding(rule.id, "unreadable", "the pod spec cannot be read from the code", Fix.SAFE, _SPEC)
+        rep = Reported(finding, plan.path, value.line, site.resource, "unfixable",
+                       f"cannot be edited safely: {value.why}: `{value.code}` (line {value.line}); "
+                       "kfix does not guess it")
+        plan.findings.append(rep)
+        if exempted_by(finding, exempt):
+            wants_fix(rep, exempt, options)
+
+
+def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exempt) -> None:
+    """A container whose construction kfix cannot read (a parameter, a call it cannot follow) is no container
+    the rules can see: each container rule reports it as not fixable, with the line and the reason."""
+    for section in ("initContainers", "containers", "ephemeralContainers"):
+        fld = site.value.fields.get(section)
+        if fld is None or not isinstance(fld.value, Seq):
+            continue
+        for i, item in enumerate(fld.value.items):
+            if not isinstance(item, Unknown):
+                continue
+            name = f"{section}[{i}]"
+            for rule in options.rules:
+                if rule.level != "container":
+                    continue
+                finding = Finding(rule.id, "unreadable", f"container {name} cannot be read from the code",
+                                  Fix.SAFE, ("spec", section, i), name)
+                rep = Reported(finding, plan.path, item.line, site.resource, "unfixable",
+                               f"cannot be edited safely: {item.why}: `{item.code}` (line {item.line}); "
+                               "kfix does not guess it")
+                plan.findings.append(rep)
+                if exempted_by(finding, exempt):
+                    wants_fix(rep, exempt, options)
+
+
+def _root(site: PodSite, path: tuple) -> Obj | None:
+    """The value a document path starts from: the pod spec, or the pod's metadata when the code builds it."""
+    if path[:1] == _SPEC:
+        return site.value
+    if path[:1] == ("metadata",):
+        return site.meta
+    return None
+
+
+def _document(site: PodSite) -> dict:
+    """The pod's document as kfix edits it: its spec and (when the code builds it) its metadata."""
+    return {"spec": data(site.value), "metadata": data(site.meta) if site.meta is not None else {}}
+
+
+def _documents(text: str, path: str) -> list[dict]:
+    return [{"kind": site.kind or "Pod", **_document(site)} for site in read_sites(parse_source(text, path))]
 
 
 def _blocked_why(value: Value, path: tuple) -> str:
@@ -188,8 +260,9 @@ def line_of(value: Value, path: tuple) -> int:
 def _edits(source: Source, sites: list[PodSite], changes: list[Change]) -> Edits:
     edits = Edits(source)
     for change in changes:
+        site = sites[change.doc]
         for op in change.ops:
-            edits.add(sites[change.doc].value, op)
+            edits.add(_root(site, op.path), O.with_path(op, op.path[1:]))
     return edits
 
 
@@ -213,9 +286,9 @@ def _expressible(plan: FilePlan, source: Source, sites: list[PodSite]) -> list[C
     return good
 
 
-def render(text: str, changes: list[Change]) -> str:
+def render(text: str, changes: list[Change], path: str | None = None) -> str:
     """The text with ``changes`` applied, verified (see the module docstring)."""
-    source = parse_source(text)
+    source = parse_source(text, path)
     return _render(source, read_sites(source), changes)[0]
 
 
@@ -232,7 +305,7 @@ def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tupl
     expected["import+"] += len(edits.imports)
     check_rewrite(text, new_text, expected)
     try:
-        rewritten = Source(new_text)
+        rewritten = Source(new_text, source.path)
     except cst.ParserSyntaxError as exc:
         raise VerificationError(f"the rewrite does not parse ({exc.message})", exc.raw_line) from None
     again = read_sites(rewritten)
@@ -240,8 +313,8 @@ def _render(source: Source, sites: list[PodSite], changes: list[Change]) -> tupl
         raise VerificationError(f"the rewrite has {len(again)} pod specs, the original {len(sites)}")
     for index, (before, after) in enumerate(zip(sites, again)):
         ops = [op for c in changes if c.doc == index for op in c.ops]
-        want: Any = O.apply(data(before.value), ops)
-        got = data(after.value)
+        want: Any = O.apply(_document(before), ops)
+        got = _document(after)
         if want != got:
             raise VerificationError(explain_mismatch(want, got), after.line)
     return new_text, rewritten
@@ -252,7 +325,7 @@ def _check_fixed_point(path: str, source: Source, options: Options, inventory: I
     probe = PythonPlan(path)
     sites = read_sites(source)
     for index, site in enumerate(sites):
-        _run_rules(probe, index, site, options, inventory)
+        _run_rules(probe, source, index, site, options, inventory)
     if _expressible(probe, source, sites):
         first = probe.changes[0]
         raise VerificationError(f"a second run would change the file again ({first.rule} for {first.resource})",

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import libcst as cst
-from libcst.metadata import (MetadataWrapper, ParentNodeProvider, PositionProvider, QualifiedNameProvider,
-                             ScopeProvider)
+from libcst.metadata import (ExpressionContextProvider, MetadataWrapper, ParentNodeProvider, PositionProvider,
+                             QualifiedNameProvider, ScopeProvider)
 
 from kfix.python import cdk8s_plus as plus
+from kfix.python import follow
 from kfix.python.names import (CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, PULUMI, ClassRef, camel, classify,
                                looks_snake)
 
@@ -53,6 +54,7 @@ class Unknown:
     node: cst.BaseExpression
     line: int
     code: str
+    built_here: bool = False  # built in this file, in more than one way or for more than one reader
 
 
 @dataclass(eq=False)
@@ -83,6 +85,8 @@ class Seq:
     item_type: str | None
     line: int
     open: str | None = None
+    parent: Obj | None = None  # the call whose keyword argument holds this list
+    key: str | None = None  # that argument's API field name
 
 
 Value = Union[Obj, Seq, Lit, Unknown]
@@ -102,7 +106,9 @@ def data(value: Value) -> Any:
 class Source:
     """A parsed module with the metadata kfix resolves names with, and the values read from it."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, path: str | None = None):
+        self.path = path
+        self._plus_lines: dict[str, plus.Line | None] = {}
         self.module = cst.parse_module(text)
         self.lines = text.splitlines()
         self.widest = max((len(line) for line in self.lines), default=0)
@@ -114,6 +120,18 @@ class Source:
         self.parents = meta[ParentNodeProvider]
         self._values: dict[int, Value] = {}
         self._busy: set[int] = set()
+        self.follow_cache: dict = {}
+        self._contexts = None
+        self.stars = [(self.module.code_for_node(s.module), self.line(s)) for line in self.module.body
+                      if isinstance(line, cst.SimpleStatementLine) for s in line.body
+                      if isinstance(s, cst.ImportFrom) and isinstance(s.names, cst.ImportStar) and s.module is not None
+                      and not s.relative]
+
+    def expression_contexts(self):
+        """Which names and attributes are written (resolved on first use: most files never need it)."""
+        if self._contexts is None:
+            self._contexts = self.wrapper.resolve(ExpressionContextProvider)
+        return self._contexts
 
     # -- places --
     def line(self, node: cst.CSTNode) -> int:
@@ -125,15 +143,66 @@ class Source:
 
     def class_of(self, func: cst.BaseExpression) -> ClassRef | None:
         names = self.qualified.get(func)
-        if names is None:
-            return None
         if callable(names):  # a lazily computed entry
             names = names()
-        for q in sorted(n.name for n in names):
+        for q in sorted(n.name for n in names or ()):
             ref = classify(q)
             if ref is not None:
                 return ref
+        if not names and self.stars:
+            return self._through_star(func)[0]
         return None
+
+    def _through_star(self, func: cst.BaseExpression) -> tuple[ClassRef | None, str]:
+        """A name the file binds nowhere, read through its ``from M import *``: the class when exactly one
+        star-imported library module can hold it; else (None, why) when it looks like a library class."""
+        dotted = []
+        node = func
+        while isinstance(node, cst.Attribute):
+            dotted.insert(0, node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None, ""
+        scope = self.scopes.get(node)
+        if scope is None or list(scope[node.value]) or node.value in dir(__builtins__):
+            return None, ""
+        path = ".".join([node.value, *dotted])
+        refs = {m: classify(f"{m}.{path}") for m, _ in self.stars}
+        known = [r for r in refs.values() if r is not None]
+        if len(known) == 1 and len(self.stars) == 1:
+            return known[0], ""
+        looks = any(classify(f"{root}.{path}") for root in _LIBRARY_ROOTS)
+        if not looks and not known:
+            return None, ""
+        where = ", ".join(f"`from {m} import *` (line {line})" for m, line in self.stars)
+        return None, f"`{path}` may come from {where}, which kfix cannot resolve to one library class"
+
+    def star_unresolved(self) -> list[Unknown]:
+        """Pod specs and workloads built by classes that only an unresolvable star import can bind."""
+        if not self.stars:
+            return []
+        found = []
+        source = self
+
+        class Calls(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                names = source.qualified.get(node.func)
+                if (names() if callable(names) else names):
+                    return
+                ref, why = source._through_star(node.func)
+                code = source.code(node.func)
+                guess = next((r for r in (classify(f"{root}.{code}") for root in _LIBRARY_ROOTS) if r), None)
+                if ref is None and why and guess is not None and (guess.type == "PodSpec" or guess.kind):
+                    found.append(Unknown(why, node, source.line(node), source.code(node)))
+
+        self.module.visit(Calls())
+        return found
+
+    def plus_line(self, module: str) -> plus.Line | None:
+        """The cdk8s-plus line and release this file's ``module`` import stands for."""
+        if module not in self._plus_lines:
+            self._plus_lines[module] = plus.line_of(module, self.path)
+        return self._plus_lines[module]
 
     # -- variables --
     def assigned_value(self, name: cst.Name) -> tuple[cst.BaseExpression | None, str]:
@@ -192,7 +261,7 @@ class Source:
     def _evaluate(self, node: cst.BaseExpression, expected: str | None, snake_hint: bool) -> Value:
         line = self.line(node)
         if isinstance(node, cst.Call):
-            return self._call(node, expected, line)
+            return self._call(node, expected, line, snake_hint)
         if isinstance(node, cst.Dict):
             return self._dict(node, expected, snake_hint, line)
         if isinstance(node, (cst.List, cst.Tuple)):
@@ -210,30 +279,44 @@ class Source:
             member = self._enum_member(node)
             if member is not None:
                 return Lit(member, node, line)
+            expr, why = follow.self_attribute(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:
+                return Unknown(why, node, line, self.code(node), built_here="more than once" in why)
         if isinstance(node, cst.Name):
             expr, why = self.assigned_value(node)
             if expr is not None:
                 return self.value(expr, expected, snake_hint)
-            return Unknown(why, node, line, self.code(node))
+            return Unknown(why, node, line, self.code(node), built_here=why.endswith("more than once"))
         return Unknown("a value computed at run time", node, line, self.code(node))
 
     def _enum_member(self, node: cst.Attribute) -> str | None:
-        """``kplus.Capability.NET_ADMIN``: the value of a cdk8s-plus enum member kfix knows."""
+        """``kplus.Capability.NET_ADMIN``, ``kplus.SeccompProfileType.RUNTIME_DEFAULT``: the API value of a
+        cdk8s-plus enum member kfix knows."""
         names = self.qualified.get(node)
         if callable(names):
             names = names()
         for q in names or ():
             parts = q.name.split(".")
-            if len(parts) == 3 and plus.version_of(parts[0]) is not None and parts[1] == "Capability":
-                return parts[2]
+            if len(parts) == 3 and plus.version_of(parts[0]) is not None:
+                value = plus.enum_value(parts[1], parts[2])
+                if value is not None:
+                    return value
         return None
 
-    def _call(self, node: cst.Call, expected: str | None, line: int) -> Value:
+    def _call(self, node: cst.Call, expected: str | None, line: int, snake_hint: bool = False) -> Value:
         ref = self.class_of(node.func)
         if ref is None:
             literal = self._quantity(node)
             if literal is not _NOT_LITERAL:
                 return Lit(literal, node, line)
+            expr, why = follow.function_result(self, node)
+            if expr is not None:
+                return self.value(expr, expected, snake_hint)
+            if why:  # a function of this file
+                return Unknown(f"the result of `{self.code(node.func)}(...)`: {why}", node, line, self.code(node),
+                               built_here=True)
             return Unknown(f"the result of `{self.code(node.func)}(...)` (known at run time only)", node, line,
                            self.code(node))
         obj = Obj(node, ref.type, ref.family, line, ref)
@@ -257,6 +340,8 @@ class Source:
             value = self.value(arg.value, sub, ref.family == PULUMI)
             if ref.family == PLUS and isinstance(value, Obj) and value.family == DICT:
                 _plusify(value, ref.module)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, key
             obj.fields[key] = Field(arg.keyword.value, value, arg)
 
     def _added_containers(self, pod: Obj, node: cst.Call, ref: ClassRef) -> None:
@@ -320,7 +405,10 @@ class Source:
                 continue
             api = key if is_map or not snake else camel(key)
             sub = "map" if (not is_map and api in MAP_FIELDS) else (None if is_map else FIELD_TYPES.get((expected, api)))
-            obj.fields[api] = Field(key, self.value(el.value, sub, snake), el)
+            value = self.value(el.value, sub, snake)
+            if isinstance(value, Seq) and value.parent is None:
+                value.parent, value.key = obj, api
+            obj.fields[api] = Field(key, value, el)
         return obj
 
     def _pulumi_inside(self, node: cst.CSTNode) -> bool:
@@ -339,6 +427,41 @@ class Source:
         return bool(found)
 
     # -- finding pods --
+    def unreadable_pod_specs(self) -> list[Unknown]:
+        """Pod specs the code passes as values kfix cannot read: ``spec=`` of a pod template or a Pod (a call
+        of a known class, or a dict under ``template`` / of kind Pod) that is a parameter, a call, ... (not
+        those built in this file: each construction there is read, and fixed, as a pod of its own)."""
+        found: list[Unknown] = []
+        source = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                ref = source.class_of(node.func)
+                if ref is None or ref.type not in ("PodTemplateSpec", "Pod") or ref.workload:
+                    return
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value == "spec":
+                        value = source.value(arg.value, "PodSpec")
+                        if isinstance(value, Unknown) and not value.built_here:
+                            found.append(value)
+
+            def visit_Dict(self, node: cst.Dict) -> None:
+                entries = {literal(el.key): el.value for el in node.elements if isinstance(el, cst.DictElement)}
+                holders = []
+                if isinstance(entries.get("template"), cst.Dict):
+                    holders.append(entries["template"])
+                if literal(entries.get("kind")) == "Pod":
+                    holders.append(node)
+                for holder in holders:
+                    for el in holder.elements:
+                        if isinstance(el, cst.DictElement) and literal(el.key) == "spec":
+                            value = source.value(el.value, "PodSpec")
+                            if isinstance(value, Unknown) and not value.built_here:
+                                found.append(value)
+
+        self.module.visit(Finder())
+        return found
+
     def pod_nodes(self) -> list[tuple[cst.CSTNode, bool]]:
         """Pod spec constructions in source order: PodSpec calls and dicts with a ``containers`` key, each
         with whether its dict keys are snake_case (inside a Pulumi call, or a snake_case key in its tree)."""
@@ -366,6 +489,8 @@ class Source:
 
 
 _NOT_LITERAL = object()
+# modules a library class may come from, to tell a library-looking name in a file with star imports
+_LIBRARY_ROOTS = ("kubernetes.client", "pulumi_kubernetes.core.v1", "pulumi_kubernetes.apps.v1", ".imports.k8s")
 
 
 def _plusify(obj: Obj, module: str) -> None:

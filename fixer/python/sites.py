@@ -12,6 +12,7 @@ from typing import Any
 
 import libcst as cst
 
+from kfix.python import follow
 from kfix.python.names import CDK8S, PULUMI, WORKLOAD_KINDS
 from kfix.python.reader import Lit, Obj, Source, Value, data
 
@@ -24,6 +25,7 @@ class PodSite:
     name: str | None = None
     namespace: str | None = None
     metadata: dict = field(default_factory=dict)  # the pod template's metadata (annotations for exemptions)
+    meta: Obj | None = None  # that metadata as built in the code (a call or dict kfix can edit)
 
     @property
     def resource(self) -> str:
@@ -70,9 +72,18 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
             came_by = key.evaluated_value if isinstance(key, cst.SimpleString) else None
         elif isinstance(parent, cst.Assign) and parent.value is cur:
             uses = source.uses(parent)
+            target = parent.targets[0].target if len(parent.targets) == 1 else None
+            if not uses and isinstance(target, cst.Attribute):  # self.x = ...: where the class reads it
+                uses = follow.self_attribute_reads(source, target)
             if len(uses) != 1:
                 break
             cur = uses[0]
+            continue
+        elif isinstance(parent, cst.Return) and parent.value is cur:  # the one call of the function
+            call = follow.call_of_return(source, parent)
+            if call is None:
+                break
+            cur = call
             continue
         else:
             break
@@ -84,7 +95,7 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         if came_by == "spec" and not site.metadata:
             meta = _field(obj, "metadata")
             if isinstance(meta, Obj):
-                site.metadata = data(meta)
+                site.metadata, site.meta = data(meta), meta
         if _is_object(obj):
             _name_object(site, obj)
             break

@@ -20,7 +20,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported
-from kfix.python.layout import INLINE, Style, explode, extend, line_break, remove, style_of
+from kfix.python.layout import INLINE, Style, explode, extend, line_break, remove, removable, style_of
 from kfix.python import cdk8s_plus as plus
 from kfix.python.names import CDK8S, DICT, FIELD_TYPES, MAP_FIELDS, PLUS, QUANTITY_MAPS, ClassRef, snake
 from kfix.python.reader import Field, Lit, Obj, Seq, Source, Unknown, Value, data
@@ -66,7 +66,7 @@ class Edits:
                 return None
             return self._add_missing(node, (key,), op)
         if isinstance(op, O.Delete):
-            self.dropped.setdefault(id(node.node), set()).add(_position(node, fld))
+            self._drop(node, {_position(node, fld)})
             return None
         target = fld.value
         if isinstance(target, Lit) and not isinstance(op.value, (dict, list)):
@@ -105,7 +105,7 @@ class Edits:
         if obj.open is not None:
             raise EditUnsupported(f"cannot see every field of the object at line {obj.line} ({obj.open})", obj.line)
         if obj.family == PLUS:
-            why = plus.unwritable(obj.type, rest, plus.version_of(obj.ref.module) if obj.ref else None)
+            why = plus.unwritable(obj.type, rest, self.source.plus_line(obj.ref.module) if obj.ref else None)
             if why:
                 raise EditUnsupported(why, obj.line)
         _, pending = self.added.setdefault(id(obj.node), (obj, {}))
@@ -119,13 +119,20 @@ class Edits:
             raise EditUnsupported(f"cannot see every item of the list at line {node.line} ({node.open})", node.line)
         current = data(node)
         if isinstance(op, O.Discard):
-            drop = {i for i, item in enumerate(current) if item == op.value}
-            self.dropped.setdefault(id(node.node), set()).update(drop)
+            self._drop(node, {i for i, item in enumerate(current) if item == op.value})
             return
         _, pending = self.appended.setdefault(id(node.node), (node, []))
         probe = current + pending
         if not O.is_noop({"x": probe}, O.Append(("x",), op.value, op.unique_key)):
             pending.append(O.clone(op.value))
+
+    def _drop(self, value: Obj | Seq, positions: set[int]) -> None:
+        drop = self.dropped.get(id(value.node), set()) | positions
+        if not removable(value.node, drop):
+            raise EditUnsupported(f"removing from the {'list' if isinstance(value, Seq) else 'object'} at line "
+                                  f"{value.line} would lose a comment (it has no line of its own to keep it on)",
+                                  value.line)
+        self.dropped[id(value.node)] = drop
 
     def kinds(self) -> Counter:
         """How many arguments/entries/items are added, removed and literals replaced (what verification expects)."""
@@ -213,13 +220,23 @@ class _Builder(cst.CSTTransformer):
             seq, items = self.edits.appended[key]
             style = style_of(original_node)
             quote = self._quote_near(original_node)
-            host = _ItemHost(self, seq, quote)
-            new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
+            parent = seq.parent
+            if parent is not None and parent.family == PLUS and (parent.type, seq.key) in plus.ENUM_FIELDS:
+                enums = _ValueBuilder(self, parent, quote)  # cdk8s-plus enum members, like the list's own items
+
+                def item(value, style):
+                    return enums.build(value, None, style, seq.key, parent.type)
+            else:
+                host = _ItemHost(self, seq, quote)
+
+                def item(value, style):
+                    return host.build(value, seq.item_type, style)
+            new = [cst.Element(value=item(v, style)) for v in items]
             if not style.multiline and self._too_long(original_node, sum(len(_CODE.code_for_node(n)) + 2
                                                                             for n in new)):
                 style = self._one_per_line(original_node)
                 updated_node = explode(updated_node, style)
-                new = [cst.Element(value=host.build(item, seq.item_type, style)) for item in items]
+                new = [cst.Element(value=item(v, style)) for v in items]
             updated_node = extend(updated_node, new)
         return updated_node
 
@@ -244,9 +261,20 @@ class _Builder(cst.CSTTransformer):
         return len(lines[pos.end.line - 1]) + width > max(88, self.source.widest)
 
     def _one_per_line(self, node: cst.CSTNode) -> Style:
-        line = self.source.lines[self.source.positions[node].start.line - 1]
+        """One element per line, a level deeper than the line ``node`` starts on, and a level more for each
+        bracket around it on that line that gains elements too (it is laid out one per line as well)."""
+        start = self.source.positions[node].start.line
+        line = self.source.lines[start - 1]
         indent = line[: len(line) - len(line.lstrip())]
         unit = self.source.module.default_indent
+        cur = self.source.parents.get(node)
+        while isinstance(cur, (cst.Call, cst.Dict, cst.List, cst.Tuple, cst.Arg, cst.DictElement, cst.Element)):
+            pos = self.source.positions[cur]
+            if pos.start.line != start:
+                break
+            if (id(cur) in self.edits.added or id(cur) in self.edits.appended) and pos.end.line == start:
+                indent += unit
+            cur = self.source.parents.get(cur)
         return Style(True, False, indent + unit, indent, self.trailing_commas())
 
     def trailing_commas(self) -> bool:
@@ -270,7 +298,7 @@ class _Builder(cst.CSTTransformer):
         new = []
         for key, value in fields.items():
             sub = FIELD_TYPES.get((obj.type, key), "map" if key in MAP_FIELDS else None)
-            expr = _ValueBuilder(self, obj, quote).build(value, sub, style, key)
+            expr = _ValueBuilder(self, obj, quote).build(value, sub, style, key, obj.type)
             if isinstance(original, cst.Call):
                 equal = next((a.equal for a in original.args if a.keyword is not None), cst.AssignEqual(
                     whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
@@ -314,6 +342,8 @@ class _Builder(cst.CSTTransformer):
             if not ok:
                 raise EditUnsupported(f"the name {name} is already used for something else in this file")
             return cst.Name(name)
+        if any(star == module for star, _ in self.source.stars):  # ``from module import *`` binds it already
+            return cst.Name(name)
         self.imports.add((module, name))
         return cst.Name(name)
 
@@ -337,8 +367,12 @@ class _ValueBuilder:
         self.host = host
         self.quote = quote
 
-    def build(self, value: Any, api_type: str | None, style: Style, key: str = "") -> cst.BaseExpression:
+    def build(self, value: Any, api_type: str | None, style: Style, key: str = "",
+              owner: str | None = None) -> cst.BaseExpression:
         host = self.host
+        enum = plus.ENUM_FIELDS.get((owner, key)) if host.family == PLUS else None
+        if enum is not None:
+            return self._enum(enum, value)
         if isinstance(value, dict):
             if api_type == "map":
                 return self._map(value, style, key)
@@ -350,10 +384,6 @@ class _ValueBuilder:
                 raise EditUnsupported(f"kfix does not know which class builds `{key}` here", host.line)
             return self._call(value, api_type, style)
         if isinstance(value, list):
-            if host.family == PLUS and key in ("add", "drop"):
-                enum = self.builder.class_expr(host.ref, getattr(host.node, "func", None), "Capability")
-                items = [cst.Attribute(value=enum, attr=cst.Name(str(v))) for v in value]
-                return extend(cst.List([]), [cst.Element(i) for i in items])
             items = [self.build(v, api_type, INLINE) for v in value]
             return extend(cst.List([]), [cst.Element(i) for i in items])
         return _scalar(value, self.quote)
@@ -362,8 +392,15 @@ class _ValueBuilder:
         out = []
         for k, v in value.items():
             sub = FIELD_TYPES.get((api_type, k), "map" if k in MAP_FIELDS else None)
-            out.append((spell(k), self.build(v, sub, style, k)))
+            out.append((spell(k), self.build(v, sub, style, k, api_type)))
         return out
+
+    def _enum(self, enum: str, value: Any) -> cst.BaseExpression:
+        """A cdk8s-plus enum member (``kplus.Capability.ALL``), or a list of them."""
+        cls = self.builder.class_expr(self.host.ref, getattr(self.host.node, "func", None), enum)
+        if isinstance(value, list):
+            return extend(cst.List([]), [cst.Element(self._enum(enum, v)) for v in value])
+        return cst.Attribute(value=cls, attr=cst.Name(plus.enum_member(enum, value)))
 
     def _call(self, value: dict, api_type: str, style: Style) -> cst.BaseExpression:
         host = self.host
@@ -437,7 +474,8 @@ class _ItemHost(_ValueBuilder):
         """Like the list's other items: on one line when they are."""
         return INLINE if self.model_inline else super()._layout(value, style)
 
-    def build(self, value: Any, api_type: str | None, style: Style, key: str = "") -> cst.BaseExpression:
+    def build(self, value: Any, api_type: str | None, style: Style, key: str = "",
+              owner: str | None = None) -> cst.BaseExpression:
         if isinstance(value, dict) and self.model is not None and self.model.ref is not None:
             self.host = self.model
             layout = self._layout(value, style)
@@ -447,7 +485,7 @@ class _ItemHost(_ValueBuilder):
                 whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
                 for k, v in self._fields(value, api_type or self.model.type, layout, snake)]
             return _fill(cst.Call(func=func), args, layout)
-        return super().build(value, api_type, style, key)
+        return super().build(value, api_type, style, key, owner)
 
 
 def _fill(node, items: list, layout: Style):

@@ -16,17 +16,19 @@ class Web(Chart):
                     image="nginx:1.25",
                     port_number=8080,
                     # the image needs root for its entrypoint
-                    security_context=kplus.ContainerSecurityContextProps(
-                        ensure_non_root=False,
-                        capabilities=kplus.ContainerSecutiryContextCapabilities(
-                            drop=[kplus.Capability.ALL],
-                        ),
-                    ),
+                    security_context=kplus.ContainerSecurityContextProps(ensure_non_root=False),
                 )
             ],
             security_context=kplus.PodSecurityContextProps(ensure_non_root=False, user=0),
         )
-        worker = kplus.Deployment(self, "worker")
+        worker = kplus.Deployment(
+            self,
+            "worker",
+            security_context=kplus.PodSecurityContextProps(
+                user=10001,
+                group=10001,
+            ),
+        )
         worker.add_container(image="worker:2", security_context={
             "privileged": True,
             "capabilities": {"drop": [kplus.Capability.ALL]},

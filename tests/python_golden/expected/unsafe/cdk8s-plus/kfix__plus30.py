@@ -24,9 +24,20 @@ class Web(Chart):
                     ),
                 )
             ],
-            security_context=kplus.PodSecurityContextProps(ensure_non_root=True, user=10001),
+            security_context=kplus.PodSecurityContextProps(
+                ensure_non_root=True,
+                user=10001,
+                group=10001,
+            ),
         )
-        worker = kplus.Deployment(self, "worker")
+        worker = kplus.Deployment(
+            self,
+            "worker",
+            security_context=kplus.PodSecurityContextProps(
+                user=10001,
+                group=10001,
+            ),
+        )
         worker.add_container(image="worker:2", security_context={
             "privileged": False,
             "capabilities": {"drop": [kplus.Capability.ALL]},

@@ -9,19 +9,19 @@ def main():
     # example nginx deployment
     example_dict = {'apiVersion': 'apps/v1', 'kind': 'Deployment', 'metadata': {'name': 'k8s-py-client-nginx'}, 'spec': {'selector': {'matchLabels': {'app': 'nginx'}}, 'replicas': 1, 'template': {'metadata': {'labels': {'app': 'nginx'}}, 'spec': {
         'containers': [{
-        'name': 'nginx',
-        'image': 'nginx:1.14.2',
-        'ports': [{'containerPort': 80}],
-        'securityContext': {
-            'capabilities': {'drop': ['ALL']},
-            'allowPrivilegeEscalation': False,
-            'readOnlyRootFilesystem': True,
-        },
-        'resources': {
-            'requests': {'cpu': '100m', 'memory': '128Mi'},
-            'limits': {'cpu': '1', 'memory': '512Mi'},
-        },
-    }],
+            'name': 'nginx',
+            'image': 'nginx:1.14.2',
+            'ports': [{'containerPort': 80}],
+            'securityContext': {
+                'capabilities': {'drop': ['ALL']},
+                'allowPrivilegeEscalation': False,
+                'readOnlyRootFilesystem': True,
+            },
+            'resources': {
+                'requests': {'cpu': '100m', 'memory': '128Mi'},
+                'limits': {'cpu': '1', 'memory': '512Mi'},
+            },
+        }],
         'securityContext': {
             'runAsNonRoot': True,
             'runAsUser': 10001,

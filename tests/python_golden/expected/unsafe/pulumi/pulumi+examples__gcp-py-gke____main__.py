@@ -101,18 +101,18 @@ canary = Deployment(
             metadata=ObjectMetaArgs(labels=labels),
             spec=PodSpecArgs(
                 containers=[ContainerArgs(
-                name="nginx",
-                image="nginx",
-                security_context=SecurityContextArgs(
-                    capabilities=CapabilitiesArgs(drop=["ALL"]),
-                    allow_privilege_escalation=False,
-                    read_only_root_filesystem=True,
-                ),
-                resources=ResourceRequirementsArgs(
-                    requests={"cpu": "100m", "memory": "128Mi"},
-                    limits={"cpu": "1", "memory": "512Mi"},
-                ),
-            )],
+                    name="nginx",
+                    image="nginx",
+                    security_context=SecurityContextArgs(
+                        capabilities=CapabilitiesArgs(drop=["ALL"]),
+                        allow_privilege_escalation=False,
+                        read_only_root_filesystem=True,
+                    ),
+                    resources=ResourceRequirementsArgs(
+                        requests={"cpu": "100m", "memory": "128Mi"},
+                        limits={"cpu": "1", "memory": "512Mi"},
+                    ),
+                )],
                 security_context=PodSecurityContextArgs(
                     run_as_non_root=True,
                     run_as_user=10001,
