@@ -9,25 +9,28 @@
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from kfix.rules import Finding, Inventory, rules_for
+from kfix.rules import Inventory, rules_for
 
 from kfix.config import Config, check_rule_ids
 from kfix.errors import ConfigError, InputError
 from kfix.fileio import DEFAULT_MAX_FILE_SIZE, FileStamp, NotWritten, read_input, remove_stale_temp_files, resolved_roots
 from kfix.fileio import write_file
-from kfix.files import PYTHON_SUFFIXES, Candidate, discover
-from kfix.inventory import collect_inventory
+from kfix.cache import ContentCache, cache_folder
+from kfix.files import PYTHON_SUFFIXES, Candidate, Listing, discover
+from kfix.inventory import collect_inventory, fact_objects, inventory_object
 from kfix.yaml.loader import parse, too_deep
-from kfix.planner import Change, FilePlan, Options, Reported, plan_text, render_subset
+from kfix.planner import Change, FilePlan, Options, Reported, finding_stub, plan_text, render_subset
 from kfix.yaml.source import SourceText, decode
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes", "read_stream",
-           "render_subset", "write_file", "write_plan", "lean_plan", "collect_inventory"]
+           "render_subset", "write_file", "write_plan", "lean_plan", "keep_only", "plan_diff", "collect_inventory"]
 
 
 @dataclass
@@ -84,9 +87,12 @@ class _RunState:
     inventories: dict[str, Inventory] = field(default_factory=dict)  # path -> its deployment unit's facts
     patches: dict[str, str] = field(default_factory=dict)  # path of a Kustomize patch -> the note on it
     write: bool = False  # rewrite each changed file right after planning it
-    lean: bool = False  # keep of each plan only what the run's summary needs
+    output: str | None = None  # what of each plan to keep (see ``keep_only``); None: everything
     roots: tuple[str, ...] = ()  # resolved paths given: nothing outside them is written
     max_size: int = DEFAULT_MAX_FILE_SIZE
+    cache: ContentCache | None = None  # findings of files that needed no change, by content and facts
+    stamps: dict[str, FileStamp] = field(default_factory=dict)  # path -> what reading its unit found
+    absolute: dict[str, str] = field(default_factory=dict)  # path -> its absolute path
 
 
 # Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
@@ -106,29 +112,99 @@ def _init_worker(state: _RunState) -> None:
     _use_state(state)
 
 
-def _plan_candidate(cand: Candidate) -> FilePlan:
-    state = getattr(_local, "state", None)
-    assert state is not None
+def _known_plan(cand: Candidate, state: _RunState) -> FilePlan | None:
+    """The plan of a file that needs no planning: one discovery refused or passed over, or one the cache
+    answers for from the stamp its unit's facts were read with. None: the file is to be planned."""
     if cand.error:
         return FilePlan(cand.path, error=InputError(cand.error, path=cand.path))
     if cand.note:
         return FilePlan(cand.path, note=cand.note)
+    cache = state.cache
+    stamp = state.stamps.get(cand.path) if cache is not None else None
+    if stamp is None:
+        return None
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    inventory = state.inventories.get(cand.path, state.inventory)
+    absolute = state.absolute.get(cand.path) or os.path.abspath(cand.path)
+    hit = cache.lookup(absolute, cand.path, cache.key(stamp.digest, options, inventory, patch_note),
+                       state.output in ("summary", "diff"))
+    # the same bytes, options and facts needed no change last time
+    return _answered(cand, hit, stamp, patch_note, state) if hit is not None else None
+
+
+def _plan_candidate(cand: Candidate) -> FilePlan:
+    state = getattr(_local, "state", None)
+    assert state is not None
+    known = _known_plan(cand, state)
+    if known is not None:
+        return known
+    patch_note = state.patches.get(cand.path)
+    options = replace(state.options, overlay=True) if patch_note else state.options
+    inventory = state.inventories.get(cand.path, state.inventory)
+    cache, key = state.cache, None
+    lean = state.output in ("summary", "diff")  # findings as lean_plan leaves them
+    if cache is not None:
+        absolute = state.absolute.get(cand.path) or os.path.abspath(cand.path)
     try:
         raw, stamp = read_input(cand.path, state.max_size)
     except InputError as exc:
         return FilePlan(cand.path, error=exc.located(cand.path))
-    patch_note = state.patches.get(cand.path)
-    options = replace(state.options, overlay=True) if patch_note else state.options
-    plan = _plan_safely(cand.path, raw, options, state.inventories.get(cand.path, state.inventory))
+    if cache is not None:
+        key = cache.key(stamp.digest, options, inventory, patch_note)
+        hit = cache.lookup(absolute, cand.path, key, lean)
+        if hit is not None:
+            return _answered(cand, hit, stamp, patch_note, state)
+    plan = _plan_safely(cand.path, raw, options, inventory)
     plan.stamp = stamp
+    if cache is not None:
+        entry = cache.entry_of(plan, key)
+        plan.cache_entry = (absolute, entry) if entry is not None else None
     if patch_note and plan.error is None:
         plan.note = patch_note
     if state.write:
         write_plan(plan, state.roots)
-    return lean_plan(plan) if state.lean else plan
+    return keep_only(plan, state.output)
 
 
-_STUBS: dict[tuple, Finding] = {}
+def _answered(cand: Candidate, hit: tuple, stamp: FileStamp, note: str | None, state: _RunState) -> FilePlan:
+    """The plan of a file the cache answered for: its findings (already in the form the run keeps), no
+    change, and no text (it was not parsed)."""
+    return FilePlan(cand.path, findings=hit[0], stamp=stamp, note=note, kubernetes=hit[1], settled=False)
+
+
+OUTPUTS = (None, "summary", "diff", "findings")
+
+
+def keep_only(plan: FilePlan, output: str | None) -> FilePlan:
+    """What of a plan a run keeps (and a worker process sends back): None everything; ``summary`` what
+    the run's summary and exit code read (``lean_plan``); ``diff`` that and the unified diff
+    (``plan.diff``); ``findings`` every finding as reports show it (without its operations), and
+    whether the file changed. A run over many files then holds, and moves between processes, little."""
+    if output is None:
+        return plan
+    if output == "findings":
+        plan.settled = plan.changed
+        plan.source, plan.new_text, plan.parsed = None, None, None
+        for rep in plan.findings:
+            if rep.finding.ops:
+                rep.finding = replace(rep.finding, ops=())
+        for change in plan.changes:
+            change.ops, change.messages = [], []
+        return plan
+    if output == "diff" and plan.changed and plan.error is None and plan.source is not None:
+        plan.diff = plan_diff(plan)
+    return lean_plan(plan)
+
+
+def plan_diff(plan: FilePlan) -> str:
+    """The unified diff of a changed plan (``git apply`` takes it)."""
+    if plan.diff is not None:
+        return plan.diff
+    from kfix.diffs import unified_diff
+
+    bom = "\ufeff" if plan.source.bom else ""
+    return unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
 
 
 def lean_plan(plan: FilePlan) -> FilePlan:
@@ -144,11 +220,7 @@ def lean_plan(plan: FilePlan) -> FilePlan:
         change.ops, change.messages = [], []
     for rep in plan.findings:
         f = rep.finding
-        key = (f.rule, f.facet, f.fix, f.message if f.facet == "namespace" else "")
-        stub = _STUBS.get(key)
-        if stub is None:
-            stub = _STUBS[key] = Finding(f.rule, f.facet, key[3], f.fix, ())
-        rep.finding, rep.note = stub, ""
+        rep.finding, rep.note = finding_stub(f.rule, f.facet, f.fix, f.message), ""
     return plan
 
 
@@ -197,7 +269,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
                max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
-               ignore_files: bool = True) -> RunResult:
+               ignore_files: bool = True, cache: bool = False, output: str | None = None) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -206,13 +278,17 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     cannot be written gets the error on its plan and is left as it was. Nothing is written outside
     ``paths`` and ``values_files``; a file larger than ``max_file_size`` bytes is reported, not read.
     Files are read one at a time (twice when they hold objects other files need to know about).
-    ``lean``: keep of each plan only what the run's summary needs (``lean_plan``), for runs over many files.
-    ``ignore_files``: folders are walked without what git ignores.
+    ``output``: keep of each plan only what the caller shows (``keep_only``), for runs over many files;
+    ``lean`` is ``output="summary"``.
+    ``ignore_files``: folders are walked without what git ignores. ``cache``: use the content cache
+    (``kfix.cache``) for the files that needed no change last time (their plans have findings, no
+    changes and no ``source``: they were not parsed).
     """
     roots = resolved_roots(list(paths) + list(values_files))
-    candidates = discover(paths, excludes, roots, ignore_files)
+    listing = Listing()  # one read of each folder, for discovery and for the deployment units
+    candidates = discover(paths, excludes, roots, ignore_files, listing)
     if write:  # temporary files an interrupted earlier run left where this one writes
-        remove_stale_temp_files(os.path.dirname(os.path.realpath(c.path)) if not c.chart else c.path
+        remove_stale_temp_files(os.path.dirname(c.real or os.path.realpath(c.path)) if not c.chart else c.path
                                 for c in candidates if not c.error)
     charts = [c.path for c in candidates if c.chart]
     candidates = [c for c in candidates if not c.chart]
@@ -222,57 +298,99 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     collecting = gc.isenabled()
     gc.disable()  # planning builds large node trees and frees them in order: the cyclic collector only costs
     try:
-        state = _RunState(options, Inventory(), write=write, lean=lean, roots=roots, max_size=max_file_size)
-        _unit_facts(state, candidates, paths)
+        if output not in OUTPUTS:
+            raise ValueError(f"output: one of {OUTPUTS}")
+        state = _RunState(options, Inventory(), write=write, output=output or ("summary" if lean else None),
+                          roots=roots, max_size=max_file_size,
+                          cache=_open_cache(paths, options) if cache else None)
+        _unit_facts(state, candidates, paths, listing)
+        # what the cache answers (and what discovery refused) is known here; only the rest is planned
+        known = [_known_plan(cand, state) for cand in candidates] if state.cache is not None else []
+        todo = [cand for i, cand in enumerate(candidates) if not known or known[i] is None]
         if jobs == 0:
-            jobs = (os.cpu_count() or 1) if len(candidates) >= 200 else 1
+            jobs = (os.cpu_count() or 1) if len(todo) >= 200 else 1
         result = RunResult()
-        if jobs <= 1 or len(candidates) < 2:
-            _use_state(state)
-            try:
-                for i, cand in enumerate(candidates):
-                    result.plans.append(_plan_candidate(cand))
-                    if progress:
-                        progress(i + 1, len(candidates))
-            finally:
-                _use_state(None)  # the run's contents and inventory are not kept past it
-        else:
+        planned = iter(())
+        pool = None
+        if jobs > 1 and len(todo) >= 2:
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            chunk = max(1, min(64, len(candidates) // (jobs * 8) or 1))
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
-                for i, plan in enumerate(pool.imap(_plan_candidate, candidates, chunksize=chunk)):
-                    result.plans.append(lean_plan(plan) if lean else plan)  # share the stubs again
-                    if progress:
-                        progress(i + 1, len(candidates))
+            chunk = max(1, min(64, len(todo) // (jobs * 8) or 1))
+            pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(state,))
+        _use_state(state)
+        try:
+            if pool is not None:
+                planned = pool.imap(_plan_candidate, todo, chunksize=chunk)
+            for i, cand in enumerate(candidates):
+                plan = known[i] if known and known[i] is not None else \
+                    next(planned) if pool is not None else _plan_candidate(cand)
+                plan = _recorded(plan, state)  # what a worker planned goes into this process's cache
+                if pool is not None and state.output in ("summary", "diff"):
+                    plan = lean_plan(plan)  # share the stubs again
+                result.plans.append(plan)
+                if progress:
+                    progress(i + 1, len(candidates))
+        finally:
+            _use_state(None)  # the run's contents and inventory are not kept past it
+            if pool is not None:
+                if sys.exc_info()[0] is None:
+                    pool.close()
+                else:
+                    pool.terminate()
+                pool.join()
+        if state.cache is not None:
+            state.cache.save()
     finally:
         if collecting:
             gc.enable()
     for plan in chart_plans:
         if write:
             write_plan(plan, roots)
-        result.plans.append(lean_plan(plan) if lean else plan)
+        result.plans.append(keep_only(plan, state.output))
     return result
 
 
-def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) -> None:
+def _recorded(plan: FilePlan, state: _RunState) -> FilePlan:
+    if plan.cache_entry is not None:
+        state.cache.store(*plan.cache_entry)
+        plan.cache_entry = None
+    return plan
+
+
+def _open_cache(paths: list[str], options: Options) -> ContentCache | None:
+    folder = cache_folder(paths, options.config_dir)
+    return ContentCache(folder) if folder else None
+
+
+def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str],
+                listing: Listing | None = None) -> None:
     """Each file's cross-file facts, from the YAML files of its deployment unit (read from disk whether or
     not they were named), and the notes of the Kustomize patches among the files."""
     from kfix.units import find_units
 
     named = {os.path.abspath(c.path): c.path for c in candidates if not c.error and not c.note}
-    units = find_units(sorted(named), args, state.options.config_dir)
+    state.absolute = {path: absolute for absolute, path in named.items()}
+    units = find_units(sorted(named), args, state.options.config_dir, listing)
     by_unit: dict[int, Inventory] = {}
+    by_namespaces: dict[tuple, Inventory] = {}
     for absolute, path in named.items():
         unit = units.of.get(absolute)
         if unit is None:
             continue
         inventory = by_unit.get(id(unit))
         if inventory is None:
-            sources = ((named.get(m) or _shown(m), m) for m in unit.files if not m.endswith(PYTHON_SUFFIXES))
-            inventory = by_unit[id(unit)] = collect_inventory(_readable(sources, state.max_size))
+            inventory = by_unit[id(unit)] = _unit_inventory(unit.files, named, state, units.namespaces)
             inventory.unit = unit.name
+        namespaces = tuple(sorted(units.namespaces.get(absolute, ()), key=lambda n: (n is not None, n or "")))
+        accounts = units.service_accounts.get(absolute)
+        if accounts:  # the same facts, with the service accounts the builds' patches give this file's workloads
+            inventory = replace(inventory, namespaces=namespaces, service_accounts=accounts)
+        elif namespaces:  # the same facts, seen from a file its builds deploy to other namespaces
+            key = (id(unit), namespaces)
+            if key not in by_namespaces:
+                by_namespaces[key] = replace(inventory, namespaces=namespaces)
+            inventory = by_namespaces[key]
         state.inventories[path] = inventory
         patch = units.patches.get(absolute)
         if patch is not None:
@@ -281,19 +399,48 @@ def _unit_facts(state: _RunState, candidates: list[Candidate], args: list[str]) 
                                    "(the base is); only values it sets that weaken the base are findings")
 
 
+def _unit_inventory(files: Iterable[str], named: dict[str, str], state: _RunState,
+                    deployed: dict[str, frozenset]) -> Inventory:
+    """The cross-file facts of one unit's YAML files, read one at a time (one that cannot be read is
+    reported when it is planned). With the cache, each file's stamp is kept, so a file the cache holds is
+    not read again to be planned, and a file the cache knows by an unchanged identity is not read at all.
+    ``deployed``: absolute path -> the namespaces Kustomize builds deploy its objects to."""
+    inv = Inventory()
+    cache = state.cache
+    for absolute in files:
+        if absolute.endswith(PYTHON_SUFFIXES):
+            continue
+        st = known = None
+        if cache is not None:
+            try:
+                st = os.stat(absolute)
+            except OSError:
+                pass
+            if st is not None and stat.S_ISREG(st.st_mode):
+                known = cache.known_stamp(absolute, st)
+        if known is not None:
+            stamp, found = known
+        else:
+            try:
+                raw, stamp = read_input(absolute, state.max_size)
+            except InputError:
+                continue
+            found = fact_objects(raw)
+            if cache is not None:
+                cache.read(absolute, stamp, st, found)
+        if cache is not None:
+            state.stamps[named.get(absolute, absolute)] = stamp
+        if found:
+            shown = named.get(absolute) or _shown(absolute)
+            for line, obj in found:
+                inventory_object(inv, obj, f"{shown}:{line}", deployed.get(absolute, frozenset()))
+    return inv
+
+
 def _shown(path: str) -> str:
     """A path as reports show it: relative to the working folder when under it."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
-
-
-def _readable(sources: Iterable[tuple[str, str]], max_size: int):
-    """(shown path, bytes) of each file that can be read, one at a time (errors are reported when planning)."""
-    for shown, path in sources:
-        try:
-            yield shown, read_input(path, max_size)[0]
-        except InputError:
-            continue
 
 
 def plan_charts(charts: list[str], options: Options, values_files: tuple[str, ...] = ()) -> list[FilePlan]:

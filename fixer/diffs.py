@@ -11,11 +11,21 @@ NO_NEWLINE = "\\ No newline at end of file\n"
 
 def display_path(path: str) -> str:
     """The path as a diff names it: relative to the working directory when inside it, otherwise from the
-    root of the file system (``git apply`` refuses ``..`` in a path; run it from ``/`` for such a diff)."""
-    rel = os.path.relpath(path)
-    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-        rel = os.path.abspath(path).lstrip(os.sep)
-    return rel.replace(os.sep, "/")
+    root of the file system (``git apply`` refuses ``..`` in a path; run it from ``/`` for such a diff).
+    Reports name a file once per finding: the answer is kept per working directory and path."""
+    key = (os.getcwd(), path)
+    shown = _DISPLAYED.get(key)
+    if shown is None:
+        if len(_DISPLAYED) >= 100_000:
+            _DISPLAYED.clear()
+        rel = os.path.relpath(path)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            rel = os.path.abspath(path).lstrip(os.sep)
+        shown = _DISPLAYED[key] = rel.replace(os.sep, "/")
+    return shown
+
+
+_DISPLAYED: dict[tuple[str, str], str] = {}
 
 
 _C_ESCAPES = {"\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r", '"': '"',

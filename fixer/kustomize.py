@@ -88,10 +88,11 @@ def read(path: str) -> Kustomization | None:
     return k
 
 
-def find_all(root: str, skip_dirs: frozenset[str] | set[str]) -> list[str]:
-    """Every kustomization file under ``root`` (hidden folders and ``skip_dirs`` left out)."""
+def find_all(root: str, skip_dirs: frozenset[str] | set[str], walk=os.walk) -> list[str]:
+    """Every kustomization file under ``root`` (hidden folders and ``skip_dirs`` left out). ``walk``: an
+    ``os.walk`` (e.g. ``kfix.files.Listing.walk``, which shares the folders file discovery read)."""
     out: list[str] = []
-    for folder, dirs, names in os.walk(root):
+    for folder, dirs, names in walk(root):
         dirs[:] = sorted(d for d in dirs if d not in skip_dirs and not d.startswith("."))
         found = next((n for n in NAMES if n in names), None)
         if found:

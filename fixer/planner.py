@@ -14,13 +14,14 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
 from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.valid_pod import ValidPod
 from kfix.rules.weak_values import patch_finding, weakening_fields
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import Document, ends_in_open_block_scalar, iter_documents, parse
 from kfix.yaml.source import SourceText, decode, other_line_break
-from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, pod_sites
+from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource, PodSite, workload_sites
 from kfix.yaml.editor import Editor, apply_splices
 
 
@@ -90,6 +91,8 @@ class FilePlan:
     stamp: Any = field(default=None, repr=False, compare=False)  # kfix.fileio.FileStamp of what was read
 
     settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
+    diff: str | None = field(default=None, repr=False, compare=False)  # the unified diff, made where it was planned
+    cache_entry: Any = field(default=None, repr=False, compare=False)  # what the run's cache is to record of it
 
     @property
     def changed(self) -> bool:
@@ -102,6 +105,19 @@ class FilePlan:
         ``Change.doc``); InputError when a text does not parse."""
         assert self.source is not None and self.new_text is not None
         return [d.data for d in parse(self.source.text)], [d.data for d in parse(self.new_text)]
+
+
+_STUBS: dict[tuple, Finding] = {}
+
+
+def finding_stub(rule: str, facet: str, fix: Fix, message: str) -> Finding:
+    """The one shared stand-in for findings alike in what a run's summary counts (rule, facet, fix, and a
+    namespace finding's message: those are counted once per namespace)."""
+    key = (rule, facet, fix, message if facet == "namespace" else "")
+    stub = _STUBS.get(key)
+    if stub is None:
+        stub = _STUBS[key] = Finding(rule, facet, key[3], fix, ())
+    return stub
 
 
 def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
@@ -151,14 +167,19 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
         if options.overlay and isinstance(doc.data, list):
             _json_patch_findings(plan, doc)
             continue
-        sites = list(pod_sites(doc.data, options.custom_resources))
+        sites = []
+        for site, state in workload_sites(doc.data, options.custom_resources):
+            if state == "pod":
+                sites.append(site)
+            else:
+                _podless(plan, doc, site, state, options)
         if not sites:
             if isinstance(doc.data, dict) and "apiVersion" in doc.data and "kind" in doc.data:
                 plan.kubernetes = True
             continue
         plan.kubernetes = True
         first_change, first_finding = len(plan.changes), len(plan.findings)
-        working = O.clone(doc.data)
+        working = _Working(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
         del working
@@ -203,8 +224,46 @@ def _canonical(value: Any) -> Any:
     return (kind.__name__, value)
 
 
-def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, options: Options,
-               inventory: Inventory) -> None:
+class _Working:
+    """The document's data as the fixes accepted so far leave it (rules read earlier rules' fixes): the
+    parsed data itself until the first fix, then a copy (most documents of a hardened tree get none)."""
+
+    __slots__ = ("data", "copied")
+
+    def __init__(self, data: Any):
+        self.data, self.copied = data, False
+
+    def apply(self, ops: tuple, pod: Pod) -> None:
+        if not self.copied:
+            self.data, self.copied = O.clone(self.data), True
+            pod.doc = self.data
+        for op in ops:
+            O.apply_one(self.data, op)
+
+
+def _podless(plan: FilePlan, doc: Document, site: PodSite, state: str, options: Options) -> None:
+    """An object of a pod-holding kind without a pod: a Kustomize ``$patch: delete`` (a note on the file),
+    or one the API server refuses (a valid-pod finding where the pod spec should be)."""
+    plan.kubernetes = True
+    if state == "deleted":
+        note = f"Kustomize patch `$patch: delete` of {site.resource}: it removes the object from the build it is " \
+               "applied to; nothing to harden"
+        plan.note = note if plan.note is None else f"{plan.note}; {note}"
+        return
+    rule = next((r for r in options.rules if isinstance(r, ValidPod)), None)
+    if rule is None or options.overlay:  # a patch is a partial object: its base holds the pod
+        return
+    containers_at = next((site.object_path + p for p in (("spec", "containers"), ("spec", "template", "containers"))
+                          if isinstance(O.get(doc.data, site.object_path + p), list)), None)
+    finding = rule.without_pod(site.kind, site.path[len(site.object_path):], containers_at and
+                               containers_at[len(site.object_path):])
+    rep = Reported(finding, plan.path, _line_of(doc, site.path), site.resource, "report")
+    plan.findings.append(rep)
+    wants_fix(rep, _exempt(doc, site), options)
+
+
+def _exempt(doc: Document, site: PodSite) -> Any:
+    """The exemptions of a pod: its object's and its own annotations and labels."""
     annotations: dict = {}
     labels: dict = {}
     for meta_path in (site.object_path + ("metadata",), site.meta_path):
@@ -212,21 +271,32 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             found = O.get(doc.data, meta_path + (key,))
             if isinstance(found, dict):
                 into.update(found)
-    exempt = exempt_ids(annotations, labels)
-    pod = Pod(working, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
+    return exempt_ids(annotations, labels)
+
+
+def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
+               inventory: Inventory) -> None:
+    exempt = _exempt(doc, site)
+    pod = Pod(working.data, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
     resource = site.resource
     for rule in options.rules:
-        for finding in list(rule.check(pod)):  # the rule reads data that its fixes change
-            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working, finding.ops)):
+        findings = list(rule.check(pod))  # the rule reads data that its fixes change
+        if isinstance(rule, ValidPod) and findings and not options.overlay:
+            plan.findings.extend(Reported(f, plan.path, _line_of(doc, f.path), resource, "report") for f in findings)
+            for rep in plan.findings[-len(findings):]:
+                wants_fix(rep, exempt, options)
+            return  # a pod the API server refuses: nothing else is judged or added
+        for finding in findings:
+            if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working.data, finding.ops)):
                 continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
             line = _line_of(doc, finding.path)
             rep = Reported(finding, plan.path, line, resource, "report")
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            blocked = next((p for p in map(lambda op: O.conflict(working, op), finding.ops) if p is not None), None)
+            blocked = next((p for p in map(lambda op: O.conflict(working.data, op), finding.ops) if p is not None), None)
             if blocked is not None:
                 rep.status = "unfixable"
                 rep.note = f"cannot be edited safely: {'.'.join(map(str, blocked))} is not of the expected type"
@@ -243,8 +313,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: Any, optio
             change.ops.extend(finding.ops)
             change.messages.append(finding.message)
             rep.status, rep.change_id = "fix", change.id
-            for op in finding.ops:
-                O.apply_one(working, op)
+            working.apply(finding.ops, pod)
     plan.changes.extend(changes.values())
 
 

@@ -5,8 +5,10 @@ ResourceQuota) count only within the unit a resource is deployed with: the Kusto
 include its file (``resources:`` of kustomization files, followed through folders), or else the
 folder the file is in. Units are found over the whole repository (the git work tree, else the folder
 of the configuration file, else the folder named on the command line), so the answer for a file never
-depends on which other files were named. Helm charts are planned through their values files
-(kfix.helm), each chart on its own.
+depends on which other files were named. What a build changes counts too: its ``namespace:`` (the
+namespace the pods, policies and bindings of the build are matched in) and the service account a patch
+gives a base's workload. Helm charts are planned through their values files (kfix.helm), each chart on
+its own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Iterable
 import yaml
 
 from kfix import kustomize
-from kfix.files import SKIP_DIRS, YAML_SUFFIXES
+from kfix.files import SKIP_DIRS, YAML_SUFFIXES, Listing
+from kfix.workloads import BUILTIN_POD_PATHS
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -43,6 +46,10 @@ class Units:
 
     of: dict[str, Unit] = field(default_factory=dict)  # absolute path -> unit
     patches: dict[str, Patch] = field(default_factory=dict)  # absolute path -> patch
+    # absolute path -> the namespaces the builds that deploy it set on its objects (None: a build that sets none)
+    namespaces: dict[str, frozenset] = field(default_factory=dict)
+    # absolute path of a base -> (kind, name) -> ((service account, "patch:line"), ...) its builds' patches set
+    service_accounts: dict[str, dict] = field(default_factory=dict)
 
 
 def git_root(path: str) -> str | None:
@@ -65,8 +72,12 @@ def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str 
     the file is inside it), else the folder named on the command line that holds it, else its folder."""
     named = [os.path.abspath(a) for a in args if os.path.isdir(a)]
     roots: set[str] = set()
+    git_roots: dict[str, str | None] = {}  # folder -> its work tree (files share folders)
     for f in files:
-        root = git_root(f)
+        folder = os.path.dirname(f)
+        if folder not in git_roots:
+            git_roots[folder] = git_root(folder)
+        root = git_roots[folder]
         if root is None and config_dir and _inside(f, os.path.abspath(config_dir)):
             root = os.path.abspath(config_dir)
         if root is None:
@@ -84,15 +95,18 @@ def _rel(path: str, roots: list[str] = ()) -> str:
     return os.path.relpath(path, root) if root else path
 
 
-def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None) -> Units:
-    """The units of ``files`` (absolute paths of the YAML files of a run)."""
+def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | None = None,
+               listing: Listing | None = None) -> Units:
+    """The units of ``files`` (absolute paths of the YAML files of a run). ``listing``: the folders the
+    run's file discovery read, read again only where it did not go."""
+    listing = listing or Listing()
     units = Units()
     if not files:
         return units
     found: dict[str, kustomize.Kustomization] = {}
     roots = repository_roots(files, args, config_dir)
     for root in roots:
-        for path in kustomize.find_all(root, SKIP_DIRS):
+        for path in kustomize.find_all(root, SKIP_DIRS, listing.walk):
             k = kustomize.read(path)
             if k is not None:
                 found[k.path] = k
@@ -104,6 +118,17 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
     for k in found.values():
         for patch, targets in k.patches.items():
             units.patches[patch] = Patch(k.path, _bases(targets, patch, builds[k.path]))
+            for (kind, name), account in _patched_accounts(patch, targets, roots):
+                for base in units.patches[patch].bases:
+                    accounts = units.service_accounts.setdefault(base, {}).setdefault((kind, name), ())
+                    if account not in accounts:
+                        units.service_accounts[base][(kind, name)] = accounts + (account,)
+    deployed: dict[str, set] = {}
+    included = set().union(set(), *(_nested(path, found) for path in found))
+    for path in found:
+        if path not in included:  # a build no other build includes: what is deployed
+            _namespaces(path, found, None, set(), deployed)
+    units.namespaces = {f: frozenset(ns) for f, ns in deployed.items() if ns != {None}}
     cache: dict[tuple, Unit] = {}
     for f in files:
         ks = tuple(sorted(containing.get(f, ())))
@@ -118,7 +143,7 @@ def find_units(files: list[str], args: Iterable[str] = (), config_dir: str | Non
             folder = os.path.dirname(f)
             unit = cache.get(("folder", folder))
             if unit is None:
-                members = [f2 for f2 in _folder_files(folder) if f2 not in containing]
+                members = [f2 for f2 in _folder_files(folder, listing) if f2 not in containing]
                 unit = cache[("folder", folder)] = Unit(f"folder {_rel(folder, roots) or '.'}/", tuple(members))
         units.of[f] = unit
     return units
@@ -144,6 +169,25 @@ def _build_files(path: str, found: dict, seen: set[str]) -> set[str]:
     return out
 
 
+def _namespaces(path: str, found: dict, outer: str | None, seen: set, out: dict[str, set]) -> None:
+    """The namespace each file of a build is deployed to: Kustomize sets a kustomization's ``namespace:`` on
+    everything its build yields, so the outermost one that sets it wins (None: the files' own)."""
+    if (path, outer) in seen:
+        return
+    seen.add((path, outer))
+    k = found.get(path)
+    if k is None:
+        return
+    namespace = outer or k.namespace
+    for entry in k.resources:
+        if os.path.isdir(entry):
+            sub = kustomize.kustomization_in(entry)
+            if sub is not None:
+                _namespaces(os.path.abspath(sub), found, namespace, seen, out)
+        elif os.path.isfile(entry):
+            out.setdefault(entry, set()).add(namespace)
+
+
 def _nested(path: str, found: dict) -> set[str]:
     """The kustomizations a build includes (directly or through others)."""
     out: set[str] = set()
@@ -158,13 +202,9 @@ def _nested(path: str, found: dict) -> set[str]:
     return out
 
 
-def _folder_files(folder: str) -> list[str]:
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return []
-    return [os.path.join(folder, n) for n in names if n.endswith(YAML_SUFFIXES) and n not in kustomize.NAMES
-            and os.path.isfile(os.path.join(folder, n))]
+def _folder_files(folder: str, listing: Listing) -> list[str]:
+    regular = listing.read(folder)[3]
+    return [os.path.join(folder, n) for n in sorted(regular) if n.endswith(YAML_SUFFIXES) and n not in kustomize.NAMES]
 
 
 def _objects_in(path: str) -> list[tuple[str, str]]:
@@ -177,6 +217,41 @@ def _objects_in(path: str) -> list[tuple[str, str]]:
     for d in docs:
         if isinstance(d, dict) and isinstance(d.get("metadata"), dict):
             out.append((str(d.get("kind") or ""), str(d["metadata"].get("name") or "")))
+    return out
+
+
+_ACCOUNT_KEYS = ("serviceAccountName", "serviceAccount")
+
+
+def _patched_accounts(patch: str, targets: tuple, roots: list[str]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The service accounts a patch sets on the pods of the objects it overlays: ((kind, name), (account,
+    "patch:line")). A strategic-merge patch names its object; a JSON 6902 patch writes the field at a path
+    of its target's pod spec."""
+    try:
+        with open(patch, encoding="utf-8-sig") as fh:
+            text = fh.read()
+        docs = list(zip(yaml.compose_all(text, Loader=_LOADER), yaml.load_all(text, Loader=_LOADER)))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    out = []
+    shown = _rel(patch, roots)
+    for node, data in docs:
+        if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
+            spec = data
+            for key in BUILTIN_POD_PATHS.get(str(data.get("kind")), ("-",)):
+                spec = spec.get(key) if isinstance(spec, dict) else None
+            account = next((spec[k] for k in _ACCOUNT_KEYS if isinstance(spec, dict) and isinstance(spec.get(k), str)),
+                           None)
+            if account:
+                out.append(((str(data.get("kind")), str(data["metadata"].get("name") or "")),
+                            (account, f"{shown}:{node.start_mark.line + 1}")))
+        elif isinstance(data, list) and isinstance(node, yaml.SequenceNode):
+            for i, op in enumerate(data):
+                if not (isinstance(op, dict) and op.get("op") in ("add", "replace") and isinstance(op.get("value"), str)
+                        and str(op.get("path", "")).rsplit("/", 1)[-1] in _ACCOUNT_KEYS):
+                    continue
+                line = node.value[i].start_mark.line + 1
+                out.extend((target, (op["value"], f"{shown}:{line}")) for target in targets)
     return out
 
 

@@ -72,6 +72,18 @@ def objects(data: Any, prefix: tuple = ()) -> Iterator[tuple[tuple, dict]]:
 
 
 def pod_sites(data: Any, custom: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES) -> Iterator[PodSite]:
+    """Every pod spec in a document (objects a Kustomize ``$patch: delete`` removes hold none)."""
+    for site, state in workload_sites(data, custom):
+        if state == "pod":
+            yield site
+
+
+def workload_sites(data: Any, custom: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RESOURCES) \
+        -> Iterator[tuple[PodSite, str]]:
+    """Every object of a kind that holds a pod, with its state: "pod" (its pod spec is a mapping where the
+    kind keeps it), "no-pod" (it is not: the API server refuses such an object) or "deleted" (a Kustomize
+    strategic-merge patch ``$patch: delete``, which removes the object from a build). The site's ``path``
+    is where the kind keeps its pod spec, whether or not it is there."""
     for prefix, obj in objects(data):
         path = BUILTIN_POD_PATHS.get(obj["kind"])
         if path is None:
@@ -81,9 +93,11 @@ def pod_sites(data: Any, custom: tuple[CustomResource, ...] = DEFAULT_CUSTOM_RES
         node: Any = obj
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            continue
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns = meta.get("namespace")
-        yield PodSite(prefix + path, prefix + path[:-1] + ("metadata",), prefix, obj["kind"],
-                      str(meta.get("name", meta.get("generateName", "?"))), str(ns) if ns else None)
+        site = PodSite(prefix + path, prefix + path[:-1] + ("metadata",), prefix, obj["kind"],
+                       str(meta.get("name", meta.get("generateName", "?"))), str(ns) if ns else None)
+        if obj.get("$patch") == "delete":
+            yield site, "deleted"
+        else:
+            yield site, "pod" if isinstance(node, dict) else "no-pod"

@@ -25,7 +25,7 @@ def kfix_env(extra: dict | None = None) -> dict:
     """The environment kfix runs in: no colour or debug settings leaking in, and the working folder never on
     the import path (``python -m kfix`` in a folder that holds a ``kfix/`` directory must still run the
     installed package, which an editable install maps from ``fixer/``)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "KFIX_DEBUG", "FORCE_COLOR")}
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "KFIX_DEBUG", "FORCE_COLOR", "KFIX_CACHE_DIR")}
     env["PYTHONSAFEPATH"] = "1"
     env.update(extra or {})
     return env

@@ -247,13 +247,13 @@ def allow_pruned(expected: Any, original: Any, actual: Any, path: tuple = ()) ->
                     gone.append(path + (key,))
         return out, gone
     if isinstance(expected, list) and isinstance(original, list) and isinstance(actual, list) and \
-            len(expected) == len(original) == len(actual):
+            len(original) <= len(expected) == len(actual):  # the same items, or more appended after them
         out, gone = [], []
         for i, (e, o, a) in enumerate(zip(expected, original, actual)):
             item, below = allow_pruned(e, o, a, path + (i,))
             out.append(item)
             gone += below
-        return out, gone
+        return out + expected[len(original):], gone
     return expected, []
 
 
@@ -761,3 +761,13 @@ def test_bug11_emptied_mappings_cascade() -> None:
 def test_bug10_discard_of_an_item_appended_in_the_same_list() -> None:
     assert edit("a:\n- x\n", [O.Append(("a",), "y"), O.Discard(("a",), "y")]) == "a:\n- x\n"
     assert_edits_correctly("a:\n", [O.Append(("a",), "y"), O.Discard(("a",), "y")])
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_bug_last_lines_removed_and_a_key_added_keep_the_break_before_them(eol: str) -> None:
+    """No final line break, its last key deleted and a key added: the line before keeps its own break (the
+    CRLF here, in a file that also has LF lines), the new key follows it, and the file still ends without one."""
+    text = f"kind: Service{eol}spec:\n  selector:\n    app: web\r\n  ports:{eol}  - port: 80\n    targetPort: 8080"
+    new = edit(text, [O.Set(("newKey",), "ALL"), O.Delete(("spec", "ports"))])
+    assert new == "kind: Service" + eol + "spec:\n  selector:\n    app: web\r\nnewKey: ALL"
+    assert edit(text, [O.Delete(("spec", "ports"))]) == f"kind: Service{eol}spec:\n  selector:\n    app: web"

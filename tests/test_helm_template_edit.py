@@ -38,6 +38,9 @@ CASES = {
     "prometheus-node-exporter": ("prometheus-node-exporter", (), False),  # an init container's resources
     "alertmanager": ("alertmanager", (), True),  # a test pod under the chart's testFramework key
     "mychart": ("mychart", (), False),  # `helm create`: tests.testConnection.*
+    # each service's token under its own key (adservice.yaml -> adService.*); an init container whose first
+    # line is `- command:` gets its block below its `name:` line
+    "microservices-demo": ("microservices-demo", (), False),
 }
 
 
@@ -210,3 +213,111 @@ def test_cli_flag_and_configuration_key(tmp_path):
     (tmp_path / "c" / ".kfix.yaml").write_text("edit-templates: yes please\n")
     bad = kfix("scan", str(plain))
     assert bad.returncode == 2 and "'edit-templates' must be true or false" in bad.stderr
+
+
+def test_readme_rows_follow_the_table_and_are_added_once():
+    """Bitnami's generated table (Name | Description | Value): the row goes after the last row of its parent
+    key, padded like the header; a key the table has is not added again."""
+    from kfix.helm.template_readme import add_rows
+
+    text = (CHARTS / "nginx/README.md").read_text()
+    new = add_rows(text, [("metrics.podSecurityContext", {}, "Set the pod's Security Context"),
+                          ("image.registry", "x", "already documented")])
+    added = [line for line in new.splitlines() if line not in text.splitlines()]
+    assert len(added) == 1 and added[0].startswith("| `metrics.podSecurityContext` ")
+    lines = new.splitlines()
+    at = lines.index(added[0])
+    header = next(line for line in reversed(lines[:at]) if line.startswith("| Name "))
+    assert [len(c) for c in added[0].split("|")] == [len(c) for c in header.split("|")]
+    assert lines[at - 1].startswith("| `metrics.") and not lines[at + 1].startswith("| `metrics.")
+    assert add_rows(new, [("metrics.podSecurityContext", {}, "Set the pod's Security Context")]) == new
+
+
+# --------------------------------------------------------------------------- the editing engine, by property
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kfix.helm.template_edit import ABSENT, Target, edit_template  # noqa: E402
+
+_EXTRA = ["image: busybox", "imagePullPolicy: IfNotPresent", "command:\n{i}  - sh\n{i}  - -c",
+          "args: ['{{ .Values.port }}']", "command: |\n{i}  echo hi\n{i}  exit 0",
+          "{{- if .Values.on }}\n{i}env:\n{i}  - name: A\n{i}    value: b\n{i}{{- end }}"]
+
+
+@st.composite
+def pod_templates(draw):
+    """A Pod template: its containers (each a first line and other keys, some multi-line or under an `if`),
+    list items indented or not, and the targets a template edit would have."""
+    seq_indent = draw(st.sampled_from([2, 4]))
+    names = draw(st.lists(st.sampled_from(["app", "side-car", "init", "x"]), min_size=1, max_size=3, unique=True))
+    lines = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: demo", "spec:"]
+    wrap = draw(st.booleans())
+    if wrap:
+        lines.append("  {{- with .Values.nodeSelector }}\n  nodeSelector:\n    {{- toYaml . | nindent 4 }}\n  {{- end }}")
+    lines.append("  containers:")
+    first_lines: list[int] = []
+    key_col = seq_indent + 2
+    for name in names:
+        first = draw(st.sampled_from(["name", "image"]))
+        dash = " " * seq_indent + "- "
+        first_lines.append(sum(x.count("\n") + 1 for x in lines) + 1)
+        if first == "name":
+            lines.append(f"{dash}name: {name}")
+            rest = draw(st.lists(st.sampled_from(_EXTRA), max_size=3))
+        else:
+            lines.append(f"{dash}image: busybox")
+            rest = [f"name: {name}"] + draw(st.lists(st.sampled_from(_EXTRA[1:]), max_size=2))
+        for extra in rest:
+            lines.append(" " * key_col + extra.replace("{i}", " " * key_col))
+    lines.append("  restartPolicy: Never")
+    text = "\n".join(lines) + "\n"
+    spec_line = text.splitlines().index("spec:") + 1
+    targets = [Target("templates/pod.yaml", spec_line, "securityContext", "pod", False, ("t", "podSecurityContext")),
+               Target("templates/pod.yaml", spec_line, "automountServiceAccountToken", "pod", False,
+                      ("t", "automountServiceAccountToken"))]
+    for i, (name, line) in enumerate(zip(names, first_lines)):
+        for fld in ("securityContext", "resources"):
+            targets.append(Target("templates/pod.yaml", line, fld, "container", False, ("t", f"c{i}", fld)))
+    return text, targets, names
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pod_templates())
+def test_edit_only_adds_blocks_and_renders_the_same_until_the_keys_are_set(case):
+    """Every line of the template is kept byte for byte (the edit only inserts the blocks); with the new keys
+    empty Helm renders exactly what it rendered before; with them set each lands on its own pod or container
+    (automountServiceAccountToken false included)."""
+    import tempfile
+
+    text, targets, names = case
+    new = edit_template(text, targets)
+    assert not [t.refused for t in targets if t.refused]
+    kept = iter(new.splitlines(keepends=True))
+    assert all(any(line == other for other in kept) for line in text.splitlines(keepends=True))
+    inserted = len(new.splitlines()) - len(text.splitlines())
+    assert inserted == sum(3 if t.fld == "automountServiceAccountToken" else 4 for t in targets)
+    with tempfile.TemporaryDirectory() as tmp:
+        chart = Path(tmp) / "demo"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text("apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+        empty = {"t": {f"c{i}": {"securityContext": {}, "resources": {}} for i in range(len(names))}}
+        empty["t"]["podSecurityContext"] = {}
+        import yaml as _yaml
+
+        (chart / "values.yaml").write_text(_yaml.safe_dump(empty))
+        (chart / "templates/pod.yaml").write_text(text)
+        before = render_texts(chart, None)
+        (chart / "templates/pod.yaml").write_text(new)
+        assert render_texts(chart, None) == before
+        full = {"t": {f"c{i}": {"securityContext": {"runAsUser": 1000 + i}, "resources": {"limits": {"cpu": "1"}}}
+                      for i in range(len(names))}}
+        full["t"]["podSecurityContext"] = {"runAsNonRoot": True}
+        full["t"]["automountServiceAccountToken"] = False
+        (chart / "values.yaml").write_text(_yaml.safe_dump(full))
+        pod = _yaml.safe_load(render_texts(chart, None)["demo/templates/pod.yaml"])
+        assert pod["spec"]["securityContext"] == {"runAsNonRoot": True}
+        assert pod["spec"]["automountServiceAccountToken"] is False
+        for i, name in enumerate(names):
+            c = next(c for c in pod["spec"]["containers"] if c["name"] == name)
+            assert c["securityContext"] == {"runAsUser": 1000 + i} and c["resources"] == {"limits": {"cpu": "1"}}

@@ -232,3 +232,29 @@ def test_star_imports_kfix_cannot_resolve_are_reported() -> None:
     assert rep.status == "unfixable" and rep.line == 4
     assert ("`V1PodSpec` may come from `from kubernetes.client import *` (line 1), `from company.models import *` "
             "(line 2), which kfix cannot resolve to one library class") in rep.note
+
+
+def test_pod_metadata_is_the_templates_and_the_objects_counts_for_exemptions() -> None:
+    """A legacy seccomp annotation on the Deployment object (not its pod template) is no pod annotation and
+    stays; exemptions on either, and kubeaudit's labels, are honoured."""
+    options = make_options(Config(), select=["no-privilege-escalation", "seccomp-runtime-default"])
+    text = textwrap.dedent('''\
+        from kubernetes import client
+
+        d = client.V1Deployment(
+            metadata=client.V1ObjectMeta(
+                name="web",
+                annotations={"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"},
+                labels={"kubeaudit.io/allow-privilege-escalation": "needed by the JIT"},
+            ),
+            spec=client.V1DeploymentSpec(template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(annotations={"team": "shop"}),
+                spec=client.V1PodSpec(containers=[client.V1Container(name="a", image="a:1")]),
+            )),
+        )
+    ''')
+    plan = plan_python("app.py", text.encode(), options, Inventory())
+    assert plan.error is None
+    assert [(r.rule, r.status, r.finding.facet) for r in plan.findings] == [
+        ("no-privilege-escalation", "exempt", "ape"), ("seccomp-runtime-default", "fix", "seccomp")]
+    assert '"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"' in plan.new_text

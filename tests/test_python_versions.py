@@ -174,3 +174,25 @@ def test_early_releases_with_user_defaults_need_no_user(tmp_path: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_cdk8s_plus_exemptions_from_annotations_the_code_adds(tmp_path: Path) -> None:
+    """``kfix.dev/ignore`` (and other tools' exemptions) written through cdk8s-plus's own API are honoured."""
+    text = textwrap.dedent('''\
+        import cdk8s
+        import cdk8s_plus_30 as kplus
+
+        web = kplus.Deployment(None, "web", containers=[kplus.ContainerProps(image="web:1")])
+        web.metadata.add_annotation("kfix.dev/ignore", "drop-capabilities")
+        api = kplus.Deployment(
+            None,
+            "api",
+            pod_metadata=cdk8s.ApiObjectMetadata(annotations={"kfix.dev/ignore": "all"}),
+            containers=[kplus.ContainerProps(image="api:1")],
+        )
+    ''')
+    path = tmp_path / "app.py"
+    path.write_text(text)
+    plan = plan_python(str(path), text.encode(), make_options(Config(), select=["drop-capabilities"]), Inventory())
+    assert [(r.resource, r.status) for r in plan.findings] == [("Deployment/web", "exempt"), ("Deployment/api", "exempt")]
+    assert plan.new_text is None

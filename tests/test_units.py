@@ -192,3 +192,97 @@ def test_weak_values_a_json_patch_can_write() -> None:
                                                       ("0", "capabilities.add"), ("type", "seccompProfile")]
     assert weakening_fields(("spec", "hostNetwork"), 1) == [] and weakening_fields(("x", "runAsUser"), False) == []
     assert weakening_fields(sc + ("capabilities", "add", "-"), "SYS_ADMIN")
+
+
+# --- a kustomization's namespace: the namespace its build deploys everything to ---------------------------------
+def _overlays(root: Path, prod_ns: str = "namespace: prod\n", subject: str = "app", subject_ns: str = "") -> Path:
+    """A base deployment that states `namespace: dev` and uses service account `app`; overlays/prod binds a service
+    account (in a RoleBinding stating `namespace: default`) and has a NetworkPolicy stating no namespace;
+    overlays/staging deploys the same base with nothing else."""
+    _write(root / "base" / "deploy.yaml", DEPLOY.format(name="app", ns="dev", sa="serviceAccountName: app\n      "))
+    _write(root / "base" / "kustomization.yaml", "resources:\n- deploy.yaml\n")
+    _write(root / "overlays" / "prod" / "kustomization.yaml",
+           prod_ns + "resources:\n- ../../base\n- rbac.yaml\n- netpol.yaml\n")
+    _write(root / "overlays" / "prod" / "rbac.yaml", BINDING.format(kind="RoleBinding", name="app", ns="namespace: default",
+                                                                    sa=subject, subject_ns=subject_ns))
+    _write(root / "overlays" / "prod" / "netpol.yaml",
+           "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\nspec:\n  podSelector: {}\n")
+    _write(root / "overlays" / "staging" / "kustomization.yaml", "namespace: staging\nresources:\n- ../../base\n")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def test_kustomize_namespace_applies_to_bindings_and_policies(tmp_path: Path) -> None:
+    root = _overlays(tmp_path / "repo")
+    got = _decisions(_plan(root, ["base/deploy.yaml"]), "base/deploy.yaml")
+    assert got == _decisions(_plan(root, ["."]), "base/deploy.yaml")
+    # prod binds `app` in prod (the RoleBinding's `namespace: default` is replaced by the build's): the token stays
+    assert {d[:3] for d in got if d[0] == "no-service-account-token"} == {("no-service-account-token", "bound", "report")}
+    # prod's NetworkPolicy is prod's; staging has none, and neither has a ResourceQuota
+    messages = sorted(m for rule, _f, _s, m in got if rule in ("network-policy", "resource-quota"))
+    assert messages == [
+        "namespace prod (set by its Kustomize build) has no ResourceQuota in its Kustomize build overlays/prod/, "
+        "overlays/staging/",
+        "namespace staging (set by its Kustomize build) has no NetworkPolicy in its Kustomize build overlays/prod/, "
+        "overlays/staging/",
+        "namespace staging (set by its Kustomize build) has no ResourceQuota in its Kustomize build overlays/prod/, "
+        "overlays/staging/"], messages
+
+
+def test_kustomize_namespace_leaves_a_subject_that_names_its_namespace(tmp_path: Path) -> None:
+    """Kustomize sets the build's namespace on a binding's subjects named `default` only: a subject naming
+    `namespace: dev` binds `app` in dev, where no build deploys the pod, so its token is not needed."""
+    root = _overlays(tmp_path / "repo", subject_ns="namespace: dev")
+    got = _decisions(_plan(root, ["."]), "base/deploy.yaml")
+    assert ("no-service-account-token", "automount", "fix") in {d[:3] for d in got}
+
+
+def test_kustomize_namespace_moves_default_subjects(tmp_path: Path) -> None:
+    root = _overlays(tmp_path / "repo", subject="default", subject_ns="namespace: dev")
+    (root / "base" / "deploy.yaml").write_text(DEPLOY.format(name="app", ns="dev", sa=""))
+    got = {d[:3] for d in _decisions(_plan(root, ["."]), "base/deploy.yaml")}
+    assert {("no-service-account-token", "bound", "report"), ("no-service-account-token", "default-sa", "report")} <= got
+
+
+def test_without_a_kustomization_namespace_the_stated_ones_count(tmp_path: Path) -> None:
+    root = _overlays(tmp_path / "repo", prod_ns="")
+    (root / "overlays" / "staging" / "kustomization.yaml").write_text("resources:\n- ../../base\n")
+    got = _decisions(_plan(root, ["."]), "base/deploy.yaml")
+    # the binding states `default`, the pod `dev`: no match; the policy states none (it counts for no namespace)
+    assert ("no-service-account-token", "automount", "fix") in {d[:3] for d in got}
+    assert any(rule == "network-policy" and "namespace dev has" in m for rule, _f, _s, m in got), got
+
+
+@pytest.mark.parametrize("style", ["strategic-merge", "json6902"])
+def test_a_service_account_a_patch_sets_is_carried_to_the_base(kustomize_tree: Path, style: str) -> None:
+    """The prod overlay binds `podinfo` and gives the base Deployment that service account by a patch: the base
+    keeps its token (in prod it needs it), and the report names the patch."""
+    root = kustomize_tree
+    rbac = root / "overlays/prod/rbac.yaml"
+    rbac.write_text(rbac.read_text().replace("name: default", "name: podinfo"))
+    kustomization = root / "overlays/prod/kustomization.yaml"
+    if style == "strategic-merge":
+        _write(root / "overlays/prod/sa-patch.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: podinfo\n"
+                                                    "spec:\n  template:\n    spec:\n      serviceAccountName: podinfo\n")
+        kustomization.write_text(kustomization.read_text().replace("  - debug-patch.yaml\n",
+                                                                   "  - debug-patch.yaml\n  - sa-patch.yaml\n"))
+        where = "overlays/prod/sa-patch.yaml:1"
+    else:
+        _write(root / "overlays/prod/sa-patch.yaml",
+               "- op: add\n  path: /spec/template/spec/serviceAccountName\n  value: podinfo\n")
+        kustomization.write_text(kustomization.read_text() + "  - target:\n      kind: Deployment\n      name: podinfo\n"
+                                                             "    path: sa-patch.yaml\n")
+        where = "overlays/prod/sa-patch.yaml:1"
+    whole = _decisions(_plan(root, ["."]), "base/deployment.yaml")
+    assert _decisions(_plan(root, ["base/deployment.yaml"]), "base/deployment.yaml") == whole
+    token = [d for d in whole if d[0] == "no-service-account-token"]
+    assert [d[1:3] for d in token] == [("bound", "report")], token
+    assert f"service account podinfo (set by the patch {where}) is bound to a role (overlays/prod/rbac.yaml:1 " \
+           "RoleBinding/podinfo-leader-election -> Role/leader-election)" in token[0][3], token
+    # without the patch the base's own (default) service account is not bound: its token goes
+    (root / "overlays/prod/sa-patch.yaml").unlink()
+    kustomization.write_text(kustomization.read_text().replace("  - sa-patch.yaml\n", ""))
+    if style == "json6902":
+        kustomization.write_text(kustomization.read_text().rsplit("  - target:\n      kind: Deployment\n", 1)[0])
+    alone = _decisions(_plan(root, ["."]), "base/deployment.yaml")
+    assert ("no-service-account-token", "automount", "fix") in {d[:3] for d in alone}, alone

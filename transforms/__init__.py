@@ -18,8 +18,10 @@ from kfix.rules.report_only import HostPathVolume, ImageDigest
 from kfix.rules.resources import Resources
 from kfix.rules.run_as_non_root import RunAsNonRoot
 from kfix.rules.seccomp_runtime_default import SeccompRuntimeDefault
+from kfix.rules.valid_pod import ValidPod
 
 RULES: tuple[Rule, ...] = (
+    ValidPod(),
     NoPrivileged(),
     NoHostNamespaces(),
     DropCapabilities(),

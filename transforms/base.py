@@ -78,9 +78,16 @@ class Inventory:
     """Facts gathered across the files a pod is deployed with (its deployment unit)."""
 
     unit: str = ""  # how reports name the unit ("folder deploy/", "Kustomize build overlays/prod")
+    # the namespaces the unit's Kustomize builds deploy this file's objects to (None: the namespace it states)
+    namespaces: tuple = ()
+    # (kind, name) -> ((service account, "patch:line"), ...): what the builds' patches set on a workload of this file
+    service_accounts: dict = field(default_factory=dict)
     bindings: dict = field(default_factory=dict)  # (namespace|None, service account) -> "file:line Kind/name"
     network_policies: set = field(default_factory=set)  # namespaces (None = unset) with a NetworkPolicy
     resource_quotas: set = field(default_factory=set)  # namespaces with a ResourceQuota
+
+
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 @dataclass
@@ -101,6 +108,12 @@ class Pod:
     @property
     def bound_service_accounts(self) -> dict:
         return self.inventory.bindings
+
+    @property
+    def namespaces(self) -> tuple:
+        """Where the pod runs: the namespaces its Kustomize builds set (None: the one it states), else its own."""
+        return tuple(dict.fromkeys(self.namespace if n is None else n for n in self.inventory.namespaces)) \
+            or (self.namespace,)
 
     @property
     def spec(self) -> dict:
@@ -127,13 +140,18 @@ class Pod:
         return isinstance(os_, dict) and os_.get("name") == "windows"
 
     def containers(self) -> Iterator[Container]:
+        """Every container entry, in list order. Each rule asks again; the entries are made once for as long
+        as the spec and its container lists hold the same objects."""
         spec = self.spec
-        for list_key in ("initContainers", "containers", "ephemeralContainers"):
-            items = spec.get(list_key)
-            if isinstance(items, list):
-                for i, c in enumerate(items):
-                    if isinstance(c, dict):
-                        yield Container(list_key, i, self.path + (list_key, i), c)
+        lists = tuple(spec.get(k) for k in _CONTAINER_LISTS)
+        shape = tuple((id(items), tuple(map(id, items))) if isinstance(items, list) else None for items in lists)
+        held = self.__dict__.get("_containers")
+        if held is None or held[0] is not spec or held[1] != shape:
+            made = [Container(list_key, i, self.path + (list_key, i), c)
+                    for list_key, items in zip(_CONTAINER_LISTS, lists) if isinstance(items, list)
+                    for i, c in enumerate(items) if isinstance(c, dict)]
+            held = self.__dict__["_containers"] = (spec, shape, lists, made)
+        return iter(held[3])
 
 
 class Rule:

@@ -22,6 +22,13 @@ class RuleDoc:
 
 
 DOCS: dict[str, RuleDoc] = {
+    "valid-pod": RuleDoc(
+        why="The API server refuses a workload whose pod spec is not where its kind keeps it, or a pod "
+            "without a container: such a file is never deployed as written, so hardening it proves nothing. "
+            "kfix reports it so that it is fixed (or removed) rather than passed over.",
+        seeds="Not a practice of its own in the seeds: every practice they list is a setting of a pod the cluster "
+              "runs, and a manifest the API server refuses runs none of them.",
+        severity=2.0, tags=("correctness",)),
     "no-privileged": RuleDoc(
         why="A privileged container has every capability and access to all host devices: a compromise of the "
             "container is a compromise of the node.",

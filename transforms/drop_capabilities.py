@@ -67,13 +67,20 @@ class DropCapabilities(Rule):
             base = sc_path(c.path) + ("capabilities",)
             drop = caps.get("drop") if isinstance(caps.get("drop"), list) else []
             added = caps.get("add") if isinstance(caps.get("add"), list) else []
-            if not baseline and "ALL" not in map(cap_name, drop):
-                message = f"container {c.name} does not drop ALL capabilities"
-                why = needs_root_capabilities(pod, c, added)
-                if why:
-                    message += f"; it {why}, so dropping them may stop its work (unsafe fix)"
-                yield self.finding("drop-all", message, Fix.UNSAFE if why else Fix.SAFE,
-                                   base, c, [Append(base + ("drop",), "ALL")])
+            if not baseline and "ALL" not in drop:
+                spelled = next((cap for cap in drop if cap_name(cap) == "ALL"), None)
+                if spelled is not None:  # the runtime drops all; admission and scanners want "ALL" as written
+                    yield self.finding("drop-all", f"container {c.name} drops {spelled!r}, not 'ALL': Pod Security "
+                                       "admission (restricted) and scanners accept only 'ALL' as written (the "
+                                       "container runtime reads both alike, so adding 'ALL' changes nothing it "
+                                       "runs with)", Fix.SAFE, base + ("drop",), c, [Append(base + ("drop",), "ALL")])
+                else:
+                    message = f"container {c.name} does not drop ALL capabilities"
+                    why = needs_root_capabilities(pod, c, added)
+                    if why:
+                        message += f"; it {why}, so dropping them may stop its work (unsafe fix)"
+                    yield self.finding("drop-all", message, Fix.UNSAFE if why else Fix.SAFE,
+                                       base, c, [Append(base + ("drop",), "ALL")])
             bad = [cap for cap in added if cap_name(cap) not in allowed or cap_name(cap) == "ALL"]
             for cap in bad:  # one finding each: an exemption (kubeaudit's) may allow one capability
                 yield self.with_checks(

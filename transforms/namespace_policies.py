@@ -7,8 +7,10 @@ but without such an object there. Reported once per namespace and unit (the firs
 from kfix.rules.base import Fix, Pod, Rule
 
 
-def _ns(pod: Pod) -> str:
-    return pod.namespace or "(no namespace set)"
+def _ns(pod: Pod, namespace: str | None) -> str:
+    if namespace is None:
+        return "(no namespace set)"
+    return namespace if namespace == pod.namespace else f"{namespace} (set by its Kustomize build)"
 
 
 def _where(pod: Pod) -> str:
@@ -23,9 +25,10 @@ class NetworkPolicy(Rule):
     checks = {"namespace": ("polaris:missingNetworkPolicy",)}
 
     def check(self, pod: Pod):
-        if pod.namespace not in pod.inventory.network_policies:
-            yield self.finding("namespace", f"namespace {_ns(pod)} has no NetworkPolicy {_where(pod)}",
-                               Fix.REPORT, pod.path)
+        for namespace in pod.namespaces:
+            if namespace not in pod.inventory.network_policies:
+                yield self.finding("namespace", f"namespace {_ns(pod, namespace)} has no NetworkPolicy {_where(pod)}",
+                                   Fix.REPORT, pod.path)
 
 
 class ResourceQuota(Rule):
@@ -36,6 +39,7 @@ class ResourceQuota(Rule):
     checks = {"namespace": ()}
 
     def check(self, pod: Pod):
-        if pod.namespace not in pod.inventory.resource_quotas:
-            yield self.finding("namespace", f"namespace {_ns(pod)} has no ResourceQuota {_where(pod)}",
-                               Fix.REPORT, pod.path)
+        for namespace in pod.namespaces:
+            if namespace not in pod.inventory.resource_quotas:
+                yield self.finding("namespace", f"namespace {_ns(pod, namespace)} has no ResourceQuota {_where(pod)}",
+                                   Fix.REPORT, pod.path)

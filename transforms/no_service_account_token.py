@@ -15,12 +15,16 @@ def service_account(pod: Pod) -> str:
     return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
 
 
-def binding_for(pod: Pod) -> str | None:
-    """Where the pod's service account is bound to a role, if it is (in the pod's deployment unit)."""
-    name = service_account(pod)
-    for (ns, sa), where in pod.bound_service_accounts.items():
-        if sa == name and (ns is None or pod.namespace is None or ns == pod.namespace):
-            return where
+def binding_for(pod: Pod) -> tuple[str, str] | None:
+    """The pod's service account that is bound to a role (in the pod's deployment unit) and where, if one is:
+    the one it names, or one a Kustomize patch of its builds gives it."""
+    namespaces = pod.namespaces
+    accounts = [(service_account(pod), "")] + [
+        (sa, f" (set by the patch {via})") for sa, via in pod.inventory.service_accounts.get((pod.kind, pod.name), ())]
+    for name, how in accounts:
+        for (ns, sa), where in pod.bound_service_accounts.items():
+            if sa == name and (ns is None or any(n is None or ns == n for n in namespaces)):
+                return f"{name}{how}", where
     return None
 
 
@@ -42,12 +46,13 @@ class NoServiceAccountToken(Rule):
         if value is False:
             return
         path = pod.path + ("automountServiceAccountToken",)
-        bound = binding_for(pod)
-        if bound:
-            yield self.finding("bound", f"service account {service_account(pod)} is bound to a role ({bound}); "
+        found = binding_for(pod)
+        if found:
+            account, bound = found
+            yield self.finding("bound", f"service account {account} is bound to a role ({bound}); "
                                "it keeps its token (consider a projected token with expirationSeconds and "
                                "audience)", Fix.REPORT, path)
-            if service_account(pod) == "default":
+            if account == "default":
                 yield self.finding("default-sa", f"the default service account is bound to a role ({bound}): "
                                    "every pod of the namespace without its own service account gets those rights; "
                                    "give this workload a service account of its own", Fix.REPORT, path)

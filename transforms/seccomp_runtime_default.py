@@ -30,7 +30,7 @@ class SeccompRuntimeDefault(Rule):
     profiles = ("baseline", "restricted", "hardened")
     safe_fix = "add the field / migrate the annotation"
     unsafe_fix = "Unconfined -> RuntimeDefault"
-    checks = {"seccomp": _CHECKS, "annotation": _CHECKS}
+    checks = {"seccomp": _CHECKS, "annotation": _CHECKS, "legacy-kind": ("checkov:CKV_K8S_31",)}
 
     def check(self, pod: Pod):
         if pod.windows:
@@ -61,17 +61,22 @@ class SeccompRuntimeDefault(Rule):
                 ops.append(Set(sc_path(c.path) + ("seccompProfile",), wanted or {"type": "RuntimeDefault"}))
             yield self.finding("annotation", f"legacy seccomp annotation {key}: {value} (ignored since "
                                "Kubernetes 1.27)", Fix.SAFE if wanted else Fix.UNSAFE, ann_path + (key,), c, ops)
-        containers = list(pod.containers())
-        covered = containers and all(
-            isinstance(c.security_context.get("seccompProfile"), dict)
-            and c.security_context["seccompProfile"].get("type") in ("RuntimeDefault", "Localhost")
-            for c in containers)
-        if field is None and not covered:
-            yield self.finding("seccomp", "pod has no seccomp profile", Fix.SAFE, base,
+        if field is None:  # also when every container sets one: the pod's covers containers added later
+            containers = list(pod.containers())
+            covered = containers and all(isinstance(c.security_context.get("seccompProfile"), dict)
+                                         for c in containers)
+            message = "pod has no seccomp profile" + (
+                " (its containers set their own; the pod's is the default for containers added later, such as "
+                "injected sidecars and debug containers)" if covered else "")
+            yield self.finding("seccomp", message, Fix.SAFE, base,
                                ops=[Set(base + ("seccompProfile",), {"type": "RuntimeDefault"})])
         elif isinstance(field, dict) and field.get("type") == "Unconfined":
             yield self.finding("seccomp", "pod runs with seccomp Unconfined", Fix.UNSAFE,
                                base + ("seccompProfile",), ops=[Set(base + ("seccompProfile", "type"), "RuntimeDefault")])
+        if pod.kind == "ReplicationController":
+            yield self.finding("legacy-kind", "Kubernetes applies the seccompProfile of this pod, but scanners "
+                               "that read only the legacy seccomp annotation of a ReplicationController (checkov "
+                               "CKV_K8S_31) still report it; a Deployment is the current kind for this workload", Fix.REPORT, pod.path[:-1])
         for c in pod.containers():
             cfield = c.security_context.get("seccompProfile")
             if isinstance(cfield, dict) and cfield.get("type") == "Unconfined":

@@ -25,6 +25,11 @@ def main() -> None:
 
     gc.disable()
     os.environ.setdefault("TYPER_USE_RICH", "0")
+    from kfix.cli.fast import run
+
+    code = run(sys.argv[1:])  # scan, apply, diff: without building typer's parser when typer is not needed
+    if code is not None:
+        sys.exit(code)
     from kfix.cli.app import app
 
     app(prog_name="kfix")

@@ -12,9 +12,9 @@ from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import (COLOR, CONFIG, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_COLOR, NO_IGNORE, PATHS, PROFILE, QUIET,
-                              SELECT, UNSAFE, VALUES, EDIT_TEMPLATES, ColorChoice, FailOn, Format, Profile, Run,
-                              apply_exit_code,
+from kfix.cli.options import (COLOR, CONFIG, EDIT_TEMPLATES, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_CACHE, NO_COLOR,
+                              NO_IGNORE, PATHS, PROFILE, QUIET, SELECT, UNSAFE, VALUES, ColorChoice, FailOn, Format,
+                              Profile, Run, apply_exit_code,
                               exit_code, fail)
 
 
@@ -23,13 +23,13 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-         no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
+         no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Report findings (rule, file, line, resource, container, safe/unsafe/report-only); exit 1 if any."""
     from kfix import report
 
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
-    result = run.plan(paths)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
+    result = run.plan(paths, output="findings")
     run.report_problems(result)
     findings = result.findings()
     if format is Format.sarif:
@@ -44,11 +44,13 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
 
 def _apply(paths, write, check, run: Run, fail_on: Optional[FailOn] = None) -> int:
     from kfix import report
-    from kfix.diffs import colorize, unified_diff
+    from kfix.api import plan_diff
+    from kfix.diffs import colorize
 
     stream = paths == ["-"]
     written = bool(write) and not check and not stream
-    result = run.plan(paths, write=written)  # with --write, each file is written as soon as it is planned
+    # with --write, each file is written as soon as it is planned (by the process that planned it)
+    result = run.plan(paths, write=written, output="summary" if written or check else "diff")
     run.report_problems(result)
     for plan in result.plans:
         if not plan.changed or plan.source is None:
@@ -63,8 +65,7 @@ def _apply(paths, write, check, run: Run, fail_on: Optional[FailOn] = None) -> i
             if not run.quiet:
                 typer.echo(f"would change: {plan.path}", err=True)
         else:
-            bom = "\ufeff" if plan.source.bom else ""
-            diff = unified_diff(plan.path, bom + plan.source.text, bom + plan.new_text)
+            diff = plan_diff(plan)
             sys.stdout.write(colorize(diff) if run.color else diff)
     sys.stdout.flush()
     applied = (bool(write) or stream) and not check
@@ -85,7 +86,7 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
           author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
                                                "(default: kfix <kfix@users.noreply.github.com>)."),
           values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-          no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
+          no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout.
 
     Exit 1 when a file would change (dry run, --check) or, with --fail-on, when such findings remain."""
@@ -94,9 +95,11 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
     if branch is not None and (not write or check):
         fail("--branch needs --write (and not --check)")
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
     if branch is not None:
         from kfix.cli.git import apply_to_branch
+
+        run.cache = False  # the working tree stays exactly as it was, cache folder included
 
         raise typer.Exit(apply_to_branch(paths, run, branch, commit_message, author, fail_on))
     raise typer.Exit(_apply(paths, write, check, run, fail_on))
@@ -106,10 +109,11 @@ def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select:
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-         no_ignore: bool = NO_IGNORE, edit_templates: bool = EDIT_TEMPLATES) -> None:
+         no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE,
+         edit_templates: bool = EDIT_TEMPLATES) -> None:
     """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, edit_templates=edit_templates)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
     if paths == ["-"]:
         from kfix.api import plan_bytes
         from kfix.diffs import unified_diff

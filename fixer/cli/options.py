@@ -61,7 +61,7 @@ class Run:
 
     def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None,
                  *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False,
-                 edit_templates: bool = False):
+                 cache: bool = False, edit_templates: bool = False):
         from kfix.api import make_options
         from kfix.config import config_for_paths
         from kfix.errors import ConfigError
@@ -83,9 +83,12 @@ class Run:
         self.values_files = tuple(values or ())
         self.quiet = quiet
         self.ignore_files = not no_ignore
+        self.cache = cache  # the content cache (kfix.cache): scan, apply and diff, unless --no-cache
         self.color = use_color(ColorChoice.never if no_color else color)
 
-    def plan(self, paths: list[str], write: bool = False):
+    def plan(self, paths: list[str], write: bool = False, output: Optional[str] = None):
+        """Plan ``paths`` (``-``: stdin). ``output``: what of each plan the command shows
+        (``kfix.api.keep_only``); with ``write``, at least what the summary needs."""
         from kfix.api import RunResult, plan_bytes, plan_paths
 
         if paths == ["-"]:
@@ -101,8 +104,10 @@ class Run:
         try:
             for cfg, options, excludes, group in self.groups:
                 part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs,
-                                  progress=show, values_files=self.values_files, write=write, lean=write,
-                                  max_file_size=cfg.max_file_size, ignore_files=self.ignore_files)
+                                  progress=show, values_files=self.values_files, write=write,
+                                  output=output or ("summary" if write else None),
+                                  max_file_size=cfg.max_file_size, ignore_files=self.ignore_files,
+                                  cache=self.cache)
                 result.plans.extend(part.plans)
         except ConfigError as exc:
             fail(str(exc))
@@ -166,6 +171,8 @@ NO_IGNORE = typer.Option(False, "--no-ignore", help="Also read files that .gitig
 FAIL_ON = typer.Option(None, "--fail-on", help="Also exit 1 when findings kfix did not fix remain: 'unsafe' (unsafe "
                        "fixes not applied, spans that cannot be edited safely) or 'report' (those and report-only "
                        "findings).", show_default=False)
+NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the cache of files that needed no change "
+                        "(.kfix_cache/ beside the configuration or at the repository root; KFIX_CACHE_DIR moves it).")
 EDIT_TEMPLATES = typer.Option(False, "--edit-templates", help="Helm charts: also edit templates where values cannot "
                               "reach a field (moved into a new values key, proven to render byte for byte, then "
                               "hardened through it).")

@@ -38,6 +38,7 @@ from kfix.helm.model import ContainerTemplate
 from kfix.helm.plan import Planner
 from kfix.helm.proof import ValuesPlan, render_values
 from kfix.helm.synthetic import Consumer, Source, container_id
+from kfix.helm.template_readme import add_rows
 from kfix.helm.template_keys import KeyNames, container_prefix, free, key_names, pod_prefix, valid_key
 from kfix.helm.templates import GUESS_PATHS, POD_PATHS
 from kfix.helm.translate import TEMPLATE_CHANGE
@@ -319,9 +320,14 @@ def _locate(lines: list[str], t: Target, tree: list, text: str) -> str:
             return "the pod's spec has no keys of its own to place the field among"
     else:
         m = _ITEM_LINE.match(line.rstrip("\n"))
-        if not m or not m.group(4) or m.group(4)[0] in "|>&*!{[" or m.group(4).count("{{") != m.group(4).count("}}"):
-            return "the container's first line is not a plain `- key: value` line"
+        if not m:
+            return "the container's first line is not a `- key: ...` line"
         t.indent = len(m.group(1)) + 1 + len(m.group(2))
+        if not _plain(m.group(4)):  # `- command: |` ...: go below the container's `name:` line instead
+            at = _name_line(lines, t.line, t.indent)
+            if at is None:
+                return "the container has no plain `key: value` line to place the field below"
+            t.line = at
         for nxt in lines[t.line:]:
             if nxt.strip():
                 if (len(nxt) - len(nxt.lstrip(" "))) > t.indent and not nxt.lstrip().startswith("{{"):
@@ -329,6 +335,28 @@ def _locate(lines: list[str], t: Target, tree: list, text: str) -> str:
                 break
     t.default = ABSENT if t.fld == "automountServiceAccountToken" else {}
     return ""
+
+
+def _plain(value: str) -> bool:
+    return bool(value) and value[0] not in "|>&*!{[" and value.count("{{") == value.count("}}")
+
+
+def _name_line(lines: list[str], first: int, indent: int) -> int | None:
+    """The 1-based line of the container's own `name: value` (at its key indentation), if plain."""
+    for i in range(first, len(lines)):
+        text = lines[i]
+        if not text.strip() or text.lstrip().startswith("{{"):
+            continue
+        ind = len(text) - len(text.lstrip(" "))
+        if ind < indent:
+            return None
+        m = _KEY_LINE.match(text.rstrip("\n"))
+        if ind == indent and m and m.group(2) == "name" and _plain(m.group(3)):
+            nxt = next((x for x in lines[i + 1:] if x.strip()), "")
+            if (len(nxt) - len(nxt.lstrip(" "))) > indent and not nxt.lstrip().startswith("{{"):
+                return None
+            return i + 1
+    return None
 
 
 def _scope(tree: list, offset: int) -> str:
@@ -344,9 +372,9 @@ def _scope(tree: list, offset: int) -> str:
                         nxt = n.branches[i + 1].action.tok.start if i + 1 < len(n.branches) else \
                             (n.end.start if n.end else offset + 1)
                         if br.action.tok.end <= offset < nxt:
-                            # the else branch of a with keeps the outer dot
+                            # the else branch of a with keeps the outer dot; inside a helper `$` is its argument
                             here = n.kind if (n.kind == "range" or (n.kind == "with" and i == 0)) else inside
-                            return walk(br.body, here if inside != "define" or here != inside else inside)
+                            return walk(br.body, "define" if inside == "define" else here)
         return inside
     return walk(tree, "")
 
@@ -501,6 +529,26 @@ class TemplateEditor:
             out[t.key] = f"Set the {who} {what} (template {t.template})"
         return out
 
+    def readme(self, live: list[Target], values_plan: "TemplatedValuesPlan | None") -> TemplatePlan | None:
+        """The chart README's parameter table with a row per new key (when it has such a table)."""
+        path = self.dir / "README.md"
+        final = _final_values(values_plan)
+        if not path.is_file() or not isinstance(final, dict):
+            return None
+        try:
+            src = decode(path.read_bytes())
+        except (OSError, InputError):
+            return None
+        hints = self.hints(live)
+        rows = [(".".join(t.key), O.get(final, t.key), hints[t.key]) for t in live
+                if O.get(final, t.key, ABSENT) is not ABSENT]
+        new = add_rows(src.text, rows)
+        if new == src.text:
+            return None
+        change = Change("helm-template:README.md", live[0].reps[0].rule, Fix.SAFE, 0, live[0].reps[0].resource, None,
+                        1, [], [f"document {len(rows)} new values keys"])
+        return TemplatePlan(str(path), source=src, changes=[change], new_text=new, kubernetes=True, chart=str(self.dir))
+
     def prove(self, dest: Path) -> str:
         for user, (before, again) in zip(self.users, self.before):
             try:
@@ -578,6 +626,9 @@ class TemplateEditor:
                 out.append(tp)
             else:
                 out.append(p)
+        readme = self.readme(live, next((p for p in out if isinstance(p, TemplatedValuesPlan)), None))
+        if readme is not None:
+            out.append(readme)
         for template, new in texts.items():
             path = str(self.dir / template)
             raw = (self.dir / template).read_bytes()
@@ -591,6 +642,15 @@ class TemplateEditor:
             out.append(TemplatePlan(path, source=src, changes=changes, new_text=new, kubernetes=True,
                                     chart=orig))
         return out
+
+
+def _final_values(plan: "TemplatedValuesPlan | None") -> Any:
+    if plan is None or plan.source is None:
+        return None
+    try:
+        return yaml.safe_load(plan.new_text if plan.new_text is not None else plan.source.text)
+    except yaml.YAMLError:
+        return None
 
 
 def _rep_key(rep: Reported) -> tuple:

@@ -74,13 +74,18 @@ def _refs_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...] | None:
 
 def pod_prefix(pod: PodTemplate, values: dict, template_text: str) -> tuple[tuple[str, ...] | None, str]:
     """Where the new keys of a pod go, or (None, why not)."""
+    parts = pod.template.split("/")
+    if len(parts) == 2 and parts[0] == "templates":  # `adservice.yaml` reads `adService.*`: its keys go there
+        stem = parts[1].rsplit(".", 1)[0].replace("-", "").replace("_", "").lower()
+        named = [k for k, v in values.items() if isinstance(v, dict) and k.lower() == stem]
+        if len(named) == 1:
+            return (named[0],), ""
     refs = [b.ref.path for b in pod.bindings if b.ref is not None]
     own = _refs_prefix(refs)
     if own is not None:
         return own, ""
     if is_test(pod, template_text) and isinstance(values.get("testFramework"), dict):
         return ("testFramework",), ""
-    parts = pod.template.split("/")
     if len(parts) >= 3 and parts[0] == "templates":
         folder = camel(parts[1])
         stem = camel(parts[-1].rsplit(".", 1)[0])

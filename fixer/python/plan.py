@@ -129,8 +129,7 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
         spec = plus.with_defaults(spec, release)
     doc = {"kind": site.kind or "Pod", "metadata": site.metadata, "spec": spec}
     working = O.clone(doc)
-    annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
-    exempt = exempt_ids(annotations)
+    exempt = _exemptions(site)
     pod = Pod(working, _SPEC, ("metadata",), site.kind or "Pod", site.name or "", site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
     changes: dict[tuple, Change] = {}
@@ -175,11 +174,22 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
     plan.changes.extend(changes.values())
 
 
+def _exemptions(site: PodSite) -> frozenset[str]:
+    """What the annotations (and kubeaudit's labels) of the workload object and its pod template exempt."""
+    annotations: dict = {}
+    labels: dict = {}
+    for meta in (site.object_metadata, site.metadata):
+        for key, into in (("annotations", annotations), ("labels", labels)):
+            found = meta.get(key)
+            if isinstance(found, dict):
+                into.update(found)
+    return exempt_ids(annotations, labels)
+
+
 def _unreadable_pod(plan: FilePlan, source: Source, value: Unknown, options: Options) -> None:
     """A pod spec the code passes as a value kfix cannot read: every rule reports it as not fixable."""
     site = locate(source, value.node, Obj(value.node, "PodSpec", "", value.line))
-    annotations = site.metadata.get("annotations") if isinstance(site.metadata.get("annotations"), dict) else {}
-    exempt = exempt_ids(annotations)
+    exempt = _exemptions(site)
     for rule in options.rules:
         finding = Finding(rule.id, "unreadable", "the pod spec cannot be read from the code", Fix.SAFE, _SPEC)
         rep = Reported(finding, plan.path, value.line, site.resource, "unfixable",

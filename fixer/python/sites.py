@@ -26,6 +26,7 @@ class PodSite:
     namespace: str | None = None
     metadata: dict = field(default_factory=dict)  # the pod template's metadata (annotations for exemptions)
     meta: Obj | None = None  # that metadata as built in the code (a call or dict kfix can edit)
+    object_metadata: dict = field(default_factory=dict)  # the workload object's own (exemptions only)
 
     @property
     def resource(self) -> str:
@@ -54,9 +55,13 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         site.kind = pod.ref.workload
         positional = [a for a in node.args if a.keyword is None]
         site.name = _literal_text(positional[1].value) if len(positional) > 1 else None
+        annotations = _plus_annotations(source, node)
+        if annotations:
+            site.metadata = {"annotations": annotations}
         return site
     cur: cst.CSTNode = node
     came_by: str | None = None
+    hops = 0  # objects passed on the way out: the first one that holds the pod spec has the pod's metadata
     for _ in range(24):
         parent = source.parents.get(cur)
         if isinstance(parent, cst.Element):
@@ -92,15 +97,47 @@ def locate(source: Source, node: cst.CSTNode, pod: Obj) -> PodSite:
         obj = source.value(holder)
         if not isinstance(obj, Obj):
             break
-        if came_by == "spec" and not site.metadata:
-            meta = _field(obj, "metadata")
-            if isinstance(meta, Obj):
-                site.metadata, site.meta = data(meta), meta
+        meta = _field(obj, "metadata")
+        if came_by == "spec" and hops == 0 and isinstance(meta, Obj):
+            site.metadata, site.meta = data(meta), meta
         if _is_object(obj):
             _name_object(site, obj)
+            if isinstance(meta, Obj) and meta is not site.meta:
+                site.object_metadata = data(meta)
             break
+        hops += 1
         cur = holder
     return site
+
+
+def _plus_annotations(source: Source, call: cst.Call) -> dict:
+    """The annotations a cdk8s-plus workload gets from literal code (what exemptions are read from):
+    ``metadata=`` / ``pod_metadata=`` props with an ``annotations={...}`` dict, and
+    ``workload.metadata.add_annotation("k", "v")`` / ``workload.pod_metadata.add_annotation(...)`` calls."""
+    out: dict = {}
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in ("metadata", "pod_metadata") \
+                and isinstance(arg.value, cst.Call):
+            for inner in arg.value.args:
+                if inner.keyword is not None and inner.keyword.value == "annotations" \
+                        and isinstance(inner.value, cst.Dict):
+                    for el in inner.value.elements:
+                        if isinstance(el, cst.DictElement):
+                            key, value = _literal_text(el.key), _literal_text(el.value)
+                            if key is not None and value is not None:
+                                out[key] = value
+    stmt = source.parents.get(call)
+    for use in source.uses(stmt) if isinstance(stmt, cst.Assign) and stmt.value is call else []:
+        holder = source.parents.get(use)  # workload.metadata
+        method = source.parents.get(holder) if isinstance(holder, cst.Attribute) else None
+        invoke = source.parents.get(method) if isinstance(method, cst.Attribute) else None
+        if (isinstance(holder, cst.Attribute) and holder.attr.value in ("metadata", "pod_metadata")
+                and isinstance(method, cst.Attribute) and method.attr.value == "add_annotation"
+                and isinstance(invoke, cst.Call) and len(invoke.args) == 2):
+            key, value = _literal_text(invoke.args[0].value), _literal_text(invoke.args[1].value)
+            if key is not None and value is not None:
+                out[key] = value
+    return out
 
 
 def _is_object(obj: Obj) -> bool:

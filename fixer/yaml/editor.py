@@ -62,6 +62,7 @@ class Editor:
         self.doc = doc
         self.root = _Ctx(doc.node, None, None, bool(getattr(doc.node, "flow_style", False)))
         self._keys: dict[int, dict] = {}
+        self._children: dict[tuple[int, Any], _Ctx | None] = {}
 
     # ---- public -------------------------------------------------------------------------------
     def splices(self, op_list: list[O.Op]) -> list[Splice]:
@@ -243,6 +244,16 @@ class Editor:
             ctx = child
 
     def _child(self, ctx: _Ctx, key: Any) -> _Ctx | None:
+        """The context of ``ctx``'s child at ``key`` (None: no such child); each is made once per editor
+        (every operation walks its path from the root)."""
+        memo = (id(ctx), key)
+        if memo in self._children:
+            return self._children[memo]
+        child = self._child_of(ctx, key)
+        self._children[memo] = child  # ctx stays alive: the root holds it, or a memoised child does
+        return child
+
+    def _child_of(self, ctx: _Ctx, key: Any) -> _Ctx | None:
         node = ctx.node
         if isinstance(node, SequenceNode) and isinstance(key, int):
             if key >= len(node.value):
@@ -313,11 +324,25 @@ class Editor:
             add(ctx, self._render_discard(ctx, idxs, id(ctx.node) in model.appends))
         # at one position, content of a deeper node goes before the keys of the nodes around it
         ranked.sort(key=lambda r: (r[1][0], r[1][1], -r[0]))
-        out = [s for _, s in ranked]
+        out = self._keep_last_break([s for _, s in ranked])
         for a, b in zip(out, out[1:]):
             if b[0] < a[1]:
                 raise EditUnsupported("overlapping edits", self._line_at(a[0]))
         return out
+
+    def _keep_last_break(self, out: list[Splice]) -> list[Splice]:
+        """A file without a final line break whose last lines are removed gives up the break before them; when
+        new lines are added at its end too, that break stays as it was (CRLF or LF) and they follow it."""
+        end = len(self.text)
+        if len(out) < 2 or self.text.endswith("\n"):
+            return out
+        (cut_start, cut_end, cut_text), (ins_start, ins_end, added) = out[-2], out[-1]
+        kept = 2 if self.text.startswith("\r\n", cut_start) else 1 if self.text.startswith("\n", cut_start) else 0
+        lead = 2 if added.startswith("\r\n") else 1 if added.startswith("\n") else 0
+        if not (kept and lead and cut_end == ins_start == ins_end == end and not cut_text):
+            return out
+        cut = [(cut_start + kept, end, "")] if cut_start + kept < end else []
+        return out[:-2] + cut + [(end, end, added[lead:])]
 
     def _render_insert(self, ctx: _Ctx, entries: dict) -> list[Splice]:
         node = ctx.node

@@ -11,6 +11,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+import operator
 import re
 
 import yaml
@@ -79,6 +80,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
                     raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
                 seen.add(key)
         return mapping
+
+
+if not _Loader.yaml_path_resolvers:
+    # libyaml's composer calls these hooks on every node; without path resolvers (a safe loader has none)
+    # they do nothing, and a built-in that does nothing costs a fraction of PyYAML's Python methods
+    _Loader.descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]
+    _Loader.ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]
 
 
 def _merged_pairs(node: MappingNode) -> list[tuple[Node, Node]]:

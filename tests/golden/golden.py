@@ -40,6 +40,9 @@ def run_case(case: Path, unsafe: bool) -> dict[str, bytes]:
         elif plan.changed:
             out[name] = plan.source.encode(plan.new_text)
     out["findings.txt"] = report.as_text(result.findings()).encode()
+    notes = "".join(f"{os.path.relpath(p.path, '.')}: {p.note}\n" for p in result.plans if p.note and p.error is None)
+    if notes:  # files kfix leaves alone on purpose (Kustomize patches), and why
+        out["notes.txt"] = notes.encode()
     return out
 
 
