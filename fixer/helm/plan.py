@@ -214,6 +214,11 @@ class Planner:
             if per:  # the pod's seccompProfile on each container, where only their securityContext is values
                 tried = self.translator.translate(c, tuple(per), values)
                 if tried[0] and all(p is None for p in tried[1]) and not self.own_seccomp(c, tried[0]):
+                    why, (template, line) = next(p for p in problems if p is not None)
+                    left = self.report(c, finding, "report", f"{not_fixed(why)}; the containers' seccompProfile is set "
+                                                             "through values instead, the pod-level default for "
+                                                             "containers added later is left")
+                    left.file, left.line = str(self.dir / template), line
                     field_ops = per
                     vops, problems, flips, prefixes, src = tried
         failed = [(op, p) for op, p in zip(field_ops, problems) if p is not None]
