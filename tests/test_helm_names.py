@@ -134,3 +134,19 @@ def test_ingress_nginx_default_backend_named_as_rendered():
                and r.finding.container]
     assert backend and {r.finding.container for r in backend} == {"ingress-nginx-default-backend"}
     yaml.safe_dump([r.finding.message for r in backend])
+
+
+@needs_helm
+def test_a_container_whose_name_only_a_render_tells_says_it_is_not_rendered():
+    """elasticsearch's test pod writes `name: {{ .Values.healthNameOverride | quote }}` under
+    `if .Values.healthNameOverride` (empty by default) and a random name otherwise: the first never renders,
+    and its findings say so instead of naming it by template text alone."""
+    _plans, reps = findings(CHARTS / "elasticsearch", None)
+    test_pod = [r for r in reps if r.resource == "Pod templates/test/test-elasticsearch-health.yaml"
+                and r.finding.container]
+    names = {r.finding.container for r in test_pod}
+    assert '{{ .Values.healthNameOverride | quote }} (not rendered with these values)' in names
+    assert {n for n in names if "{{" in n} == {'{{ .Values.healthNameOverride | quote }} (not rendered with these '
+                                               'values)'}
+    assert evaluate(CHARTS / "elasticsearch", '{{ .Values.healthNameOverride | quote }}',
+                    {"healthNameOverride": "health"}) == "health"

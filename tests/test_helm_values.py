@@ -102,8 +102,10 @@ def test_rewrite_keeps_every_other_byte(case, render):
                 removed.extend(a[i1:i2])
         ops = [op for c in p.changes for op in c.ops]
         assert len(removed) <= len(ops), removed
-        for line in removed:  # a value replaced in place: `key: {}` -> `key:` + block, `enabled: false`
-            assert re.match(r"^\s*(- )?[\w.\-\"']+:( +[^#\s][^#]*?)?\s*(#.*)?$", line), line
+        for line in removed:  # a value replaced in place: `key: {}` -> `key:` + block, `enabled: false`,
+            # or an empty `{}` on the line after its key (jenkins)
+            assert re.match(r"^\s*(- )?[\w.\-\"']+:( +[^#\s][^#]*?)?\s*(#.*)?$", line) or \
+                re.match(r"^\s*(\{\}|\[\])\s*$", line), line
         comments = [ln for ln in a if ln.lstrip().startswith("#")]
         kept = [ln for ln in b if ln.lstrip().startswith("#")]
         for ln in set(comments):
@@ -165,6 +167,10 @@ def _allowed_paths(case: str) -> list[tuple]:
                     hit = layout.values_list(node, "volumeMounts") if node is not None else None
                     if hit:
                         out.append(hit[0])
+                    # a list the template ranges over to write both a mount and its emptyDir volume
+                    ranged = layout.ranged_items(node, "volumeMounts") if node is not None else {}
+                    out.extend(v for v, item in ranged.items() if item.get("mountPath") == ("entry", "mountPath")
+                               and "emptyDir" in layout.ranged_items(spec, "volumes").get(v, {}))
                 break
     return out
 

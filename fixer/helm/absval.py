@@ -250,6 +250,9 @@ def call(fn: str, args: list[AV], lits: list[object]) -> AV:
         for a, lit in zip(args[1:], lits[1:]):
             if isinstance(lit, str):
                 cur = access(cur, lit)
+            elif isinstance(cur, VList) and isinstance(lit, int) and not isinstance(lit, bool) and \
+                    0 <= lit < len(cur.items):
+                cur = cur.items[lit]  # `$root := index . 0` of a helper called with `(list $ "name")`
             elif isinstance(cur, VDict) and cur.items and all(isinstance(v, VDict) for _, v in cur.items) \
                     and isinstance(a, VPath):
                 cur = VPreset(a.path)  # a named preset picked from a dict of dicts

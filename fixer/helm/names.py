@@ -88,6 +88,7 @@ FUNCS: dict[str, Any] = {
     "printf": _printf,
     "print": lambda *a: "".join(_text(x) for x in a),
     "toString": _text,
+    "quote": _text,  # a name is read back from YAML, so `"x"` is x
     "eq": lambda a, *b: any(a == x for x in b),
     "ne": lambda a, b: a != b,
     "not": lambda a: not _truthy(a),

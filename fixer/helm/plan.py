@@ -209,6 +209,18 @@ class Planner:
         volume_ops = [op for op in finding.ops if is_volume(op)]
         field_ops = [op for op in finding.ops if not is_volume(op)]
         vops, problems, flips, prefixes, src = self.translator.translate(c, tuple(field_ops), values)
+        if any(p is not None for p in problems):
+            per = per_container(field_ops, working)
+            if per:  # the pod's seccompProfile on each container, where only their securityContext is values
+                tried = self.translator.translate(c, tuple(per), values)
+                if tried[0] and all(p is None for p in tried[1]) and not self.own_seccomp(c, tried[0]):
+                    why, (template, line) = next(p for p in problems if p is not None)
+                    left = self.report(c, finding, "report", f"{not_fixed(why)}; the containers' seccompProfile is set "
+                                                             "through values instead, the pod-level default for "
+                                                             "containers added later is left")
+                    left.file, left.line = str(self.dir / template), line
+                    field_ops = per
+                    vops, problems, flips, prefixes, src = tried
         failed = [(op, p) for op, p in zip(field_ops, problems) if p is not None]
         fixed_ops = [op for op, p in zip(field_ops, problems) if p is None]
         if volume_ops and fixed_ops:
@@ -261,6 +273,20 @@ class Planner:
             O.apply_one(working, op)
         for op in vops:
             O.apply_one(values, op)
+
+    def own_seccomp(self, c: Consumer, vops: list[O.Op]) -> bool:
+        """Whether another pod that renders one of these container keys has a seccompProfile of its own (the
+        container's would override it there)."""
+        keys = {tuple(op.path[:-1]) for op in vops if op.path and op.path[-1] == "seccompProfile"}
+        for other in self.consumers:
+            if other is c or other.chart is not c.chart:
+                continue
+            if any(s.kind == "values" and s.level == "container" and tuple(s.path) in keys
+                   for s in other.sources.values()):
+                sc = O.get(other.doc(O.clone(other.chart.eff), would=False), ("spec", "securityContext"))
+                if isinstance(sc, dict) and sc.get("seccompProfile") is not None:
+                    return True
+        return False
 
     def covered(self, c: Consumer, ops: list[O.Op], values: dict) -> tuple | None:
         """The values operations that fix ``ops`` on the chart's own values, when the edits already planned
@@ -354,6 +380,22 @@ class Planner:
         except VerificationError as exc:
             plan.error = InputError(f"internal check failed, file not written: {exc.message}", exc.line, plan.path)
             plan.new_text = None
+
+
+def per_container(ops: list[O.Op], pod: dict) -> list[O.Op]:
+    """A pod-level ``seccompProfile`` as the same setting on each container that has none (Kubernetes applies the
+    pod's to every container that does not set its own): for charts whose templates render only the containers'
+    securityContext from values (elastic's filebeat). [] when ``ops`` is something else."""
+    if len(ops) != 1 or not isinstance(ops[0], O.Set) or tuple(ops[0].path) != ("spec", "securityContext",
+                                                                                    "seccompProfile"):
+        return []
+    out: list[O.Op] = []
+    for section in ("initContainers", "containers"):
+        for i, container in enumerate(O.get(pod, ("spec", section)) or []):
+            sc = container.get("securityContext") if isinstance(container, dict) else None
+            if not isinstance(sc, dict) or not isinstance(sc.get("seccompProfile"), dict):
+                out.append(O.Set(("spec", section, i, "securityContext", "seccompProfile"), ops[0].value))
+    return out
 
 
 def _ns(ns: Any) -> Any:

@@ -225,7 +225,8 @@ class RenderProver:
         return found
 
     def volume_edits(self, plans: list[FilePlan]) -> bool:
-        lists = {vp for c in self.consumers for vp, _g in c.lists.values()}
+        lists = {vp for c in self.consumers for vp, _g in c.lists.values()} | \
+            {vp for c in self.consumers for vp in c.pairs.values()}
         return any(tuple(op.path[-len(vp):]) == vp for p in plans for ch in p.changes for op in ch.ops for vp in lists)
 
     def render_after(self, plans: list[FilePlan], only: tuple | None = None) -> tuple[R.Rendered | None, str]:

@@ -159,6 +159,37 @@ class Layout:
                     return av.path, gates
         return None
 
+    def ranged_items(self, owner: YNode, key: str) -> dict[tuple[str, ...], dict[str, tuple]]:
+        """Items of a list the template writes once per entry of a values list, with nothing but the entry's
+        own keys and literals in them (grafana's `range .Values.extraEmptyDirMounts` writes a mount
+        `name: {{ .name }}` + `mountPath: {{ .mountPath }}` and a volume `name: {{ .name }}` + `emptyDir: {}`):
+        values list path -> {item key: ("entry", entry key) or ("literal", value)}."""
+        out: dict[tuple[str, ...], dict[str, tuple]] = {}
+        for n in owner.child(key):
+            for item in n.items():
+                conds = self.local_conds(item, owner)
+                if len(conds) != 1 or conds[0].word != "range" or item.inline or item.content or \
+                        item.value.replace(MASK, "").strip():
+                    continue
+                fields: dict[str, tuple] = {}
+                lists = set()
+                for ch in item.children:
+                    if not ch.key or ch.key in fields or self.local_conds(ch, item) or ch.children:
+                        break
+                    av = self.values_source(ch)
+                    if isinstance(av, A.VPath) and len(av.path) >= 3 and av.path[-2] == "*" and \
+                            av.fallback is None and not av.omit and "*" not in av.path[:-2]:
+                        lists.add(av.path[:-2])
+                        fields[ch.key] = ("entry", av.path[-1])
+                    elif not (ch.inline or ch.content) and ch.value.strip() == "{}":
+                        fields[ch.key] = ("literal", {})
+                    else:
+                        break
+                else:
+                    if len(lists) == 1 and fields:
+                        out.setdefault(lists.pop(), fields)
+        return out
+
     def fallback(self, node: YNode, path: tuple) -> LNode | None:
         """What a field's template writes when the values key ``path`` that renders it is empty
         (`if .Values.x` toYaml ... `else` literal keys `end`), as a map LNode; None when nothing.

@@ -24,6 +24,9 @@ from kfix.helm.values import truthy
 
 SECTIONS = ("initContainers", "containers", "ephemeralContainers")
 MISSING = object()
+# a ranged values list whose entries each render a mount and an emptyDir volume (Layout.ranged_items)
+EMPTYDIR_MOUNT = {"name": ("entry", "name"), "mountPath": ("entry", "mountPath")}
+EMPTYDIR_VOLUME = {"name": ("entry", "name"), "emptyDir": ("literal", {})}
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Consumer:
     containers: dict[int, tuple[str, str, int]]  # id -> (name, template, line)
     workload: R.Workload | None = None
     rendered_containers: set = field(default_factory=set)  # synthetic paths of containers that render
+    # synthetic path of a container's volumeMounts -> values list each entry of which renders both a mount
+    # of it and an emptyDir volume (grafana's extraEmptyDirMounts)
+    pairs: dict[tuple, tuple] = field(default_factory=dict)
 
     def doc(self, values: dict, would: bool) -> dict:
         doc = O.clone(self.facts)
@@ -156,10 +162,13 @@ class SyntheticPods:
             sources[("spec", fld)] = self.source(chart, pod.get(fld), fld, "pod", "pod",
                                                  rendered_spec.get(fld, MISSING))
         spec_node = self.spec_node(pod)
+        ranged_volumes: dict = {}
+        pairs: dict[tuple, tuple] = {}
         if spec_node is not None:
             hit = self.layout.values_list(spec_node, "volumes")
             if hit:
                 lists[("spec", "volumes")] = hit
+            ranged_volumes = self.layout.ranged_items(spec_node, "volumes")
         claimed: dict[str, set[int]] = {s: set() for s in SECTIONS}
         new_lists: dict[str, list] = {s: [] for s in SECTIONS}
         rendered_paths: set = set()
@@ -175,6 +184,8 @@ class SyntheticPods:
                 idx = None if off else self.claim(rendered_list, claimed[c.section], name, reserved)
                 base = O.clone(rendered_list[idx]) if idx is not None else {}
                 shown = str(base.get("name") or name.replace("{{ .Chart.Name }}", chart.cmap.name))
+                if idx is None and workload is not None and "{{" in shown:
+                    shown += " (not rendered with these values)"  # its name is known only from a render
                 base.pop("securityContext", None)
                 base.pop("resources", None)
                 base["name"] = shown
@@ -193,6 +204,9 @@ class SyntheticPods:
                     hit = self.layout.values_list(node, "volumeMounts")
                     if hit:
                         lists[("spec", c.section, i, "volumeMounts")] = hit
+                    for vpath, item in self.layout.ranged_items(node, "volumeMounts").items():
+                        if item == EMPTYDIR_MOUNT and ranged_volumes.get(vpath) == EMPTYDIR_VOLUME:
+                            pairs[("spec", c.section, i, "volumeMounts")] = vpath
         # rendered containers discovery did not see: part of the pod, not reachable through values
         for section in SECTIONS:
             rendered_list = rendered_spec.get(section) if isinstance(rendered_spec.get(section), list) else []
@@ -214,14 +228,14 @@ class SyntheticPods:
             else:
                 spec.pop(section, None)
         # a values key that lists volumes or mounts is a list the pod has, even while it renders empty
-        for list_path in lists:
+        for list_path in list(lists) + [p for m in pairs for p in (m, ("spec", "volumes"))]:
             owner = O.get(facts, list_path[:-1])
             if isinstance(owner, dict) and owner.get(list_path[-1]) is None:
                 owner[list_path[-1]] = []
         name = workload.site.name if workload is not None else pod.template
         kind = workload.site.kind if workload is not None else resolved_name(pod.kind, chart)
         label = f"{kind} {pod.template}"
-        return Consumer(chart, pod, label, name, facts, sources, lists, containers, workload, rendered_paths)
+        return Consumer(chart, pod, label, name, facts, sources, lists, containers, workload, rendered_paths, pairs)
 
     @staticmethod
     def label_duplicates(consumers: list[Consumer]) -> None:

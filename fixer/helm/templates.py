@@ -8,6 +8,7 @@ template), never from the values key's name: `securityContext` is container-leve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -166,7 +167,7 @@ class _Mapper:
             for n in item.child(fld):
                 bs.extend(self.bindings(n, fld, "container", item))
         names = item.child("name")
-        name = unquote(names[0].raw_value) if names else ""
+        name = self.plain_name(names[0]) if names else ""
         values_list = None
         whole = item.inline + (item.content if not item.children else [])
         for o in item.content:
@@ -187,6 +188,16 @@ class _Mapper:
         return ContainerTemplate(name, [x.b for x in _link(bs)], sec, line.path if line else "",
                                  line.lineno if line else 0,
                                  tuple(c.describe() for c in _local(_conds(item), _conds(spec))), values_list)
+
+    def plain_name(self, node: YNode) -> str:
+        """A container's name, with the parts a helper's arguments fix filled in (jenkins's
+        `{{ $containerName }}` from `include "jenkins.configReloadContainer" (list $ "config-reload" ...)`)."""
+        name = unquote(node.raw_value)
+        for o in node.inline:
+            av = self.value(o)
+            if isinstance(av, A.VLit) and isinstance(av.value, str) and "{{" not in av.value:
+                name = re.sub(r"\{\{-?\s*" + re.escape(o.text) + r"\s*-?\}\}", lambda _m: av.value, name, count=1)
+        return name
 
     def values_containers(self, o: Out, sec: str, sn: YNode, notes: list[str]) -> ContainerTemplate | None:
         """Containers spliced in from a values list (`toYaml .Values.extraContainers`)."""

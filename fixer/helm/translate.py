@@ -34,8 +34,9 @@ class Translator:
         flips: list[tuple] = []
         prefixes: list[tuple] = []
         first_src: Source | None = None
-        for op in ops:
-            res = self.translate_one(c, op, O.apply(values, vops) if vops else values)
+        pairs = self.paired(c, ops)
+        for k, op in enumerate(ops):
+            res = pairs[k] if k in pairs else self.translate_one(c, op, O.apply(values, vops) if vops else values)
             if isinstance(res, tuple) and len(res) == 2 and isinstance(res[0], str):
                 problems.append(res)
                 continue
@@ -57,6 +58,35 @@ class Translator:
             prefixes.append(prefix)
             first_src = first_src or src
         return vops, problems, flips, prefixes, first_src
+
+    def paired(self, c: Consumer, ops: tuple) -> dict[int, object]:
+        """A writable emptyDir whose mount and volume one entry of a values list renders both of (grafana's
+        `extraEmptyDirMounts`): the mount's operation becomes that entry, the volume's nothing more."""
+        out: dict[int, object] = {}
+        for j, m in enumerate(ops):
+            vpath = c.pairs.get(tuple(m.path)) if isinstance(m, O.Append) else None
+            if vpath is None or not isinstance(m.value, dict) or set(m.value) != {"name", "mountPath"}:
+                continue
+            want = {"name": m.value["name"], "emptyDir": {}}
+            i = next((i for i, v in enumerate(ops) if isinstance(v, O.Append) and tuple(v.path) == ("spec", "volumes")
+                      and v.value == want and i not in out), None)
+            if i is None:
+                continue
+            why = self.unrendered(c, tuple(m.path))
+            if why:
+                out[i] = out[j] = (why, c.where(m.path))
+                continue
+            out[j] = ([O.Append(vpath, dict(m.value), "mountPath")], None, tuple(m.path), None)
+            out[i] = ([], None, ("spec", "volumes"), None)
+        return out
+
+    def unrendered(self, c: Consumer, prefix: tuple) -> str:
+        """Why kfix does not add a writable volume through values here ("" when it may)."""
+        if (self.rendered is not None and c.workload is None) or (
+                len(prefix) > 3 and tuple(prefix[:3]) not in c.rendered_containers) or (
+                self.rendered is None and not self.pods.may_render(c.chart, c.pod, None, None)):
+            return f"{NOT_RENDERED}: kfix adds a writable emptyDir only where it can check the rendered pod"
+        return ""
 
     def reaches(self, c: Consumer, op: O.Op, values_after: dict, prefix: tuple) -> bool:
         """Whether the field, rendered from ``values_after``, has the operation's effect."""
@@ -192,11 +222,9 @@ class Translator:
         where = c.where(op.path)
         for prefix, (vpath, gates) in c.lists.items():
             if tuple(op.path[:len(prefix)]) == prefix and isinstance(op, O.Append) and len(op.path) == len(prefix):
-                if (self.rendered is not None and c.workload is None) or (
-                        len(prefix) > 3 and tuple(prefix[:3]) not in c.rendered_containers) or (
-                        self.rendered is None and not self.pods.may_render(c.chart, c.pod, None, None)):
-                    return (f"{NOT_RENDERED}: kfix adds a writable emptyDir only where it can check the rendered "
-                            "pod", where)
+                why = self.unrendered(c, prefix)
+                if why:
+                    return (why, where)
                 current = O.get(values, vpath)
                 if current is not None and not isinstance(current, list):
                     return (f"values key {'.'.join(vpath)} is not a list", where)

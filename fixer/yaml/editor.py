@@ -388,7 +388,7 @@ class Editor:
         splices: list[Splice] = []
         if start != end:
             cut = start
-            while cut > 0 and self.text[cut - 1] in " \t":
+            while cut > 0 and self.text[cut - 1] in " \t\r\n":  # `key:` with `{}` on the next line too
                 cut -= 1
             if self.text[cut - 1] != ":":
                 raise EditUnsupported("unexpected text before the value", _line(node))

@@ -27,10 +27,12 @@ CHARTS = HERE.parent / "charts"
 CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alertmanager": ("alertmanager", ()),
     "cert-manager": ("cert-manager", ()),
+    "filebeat": ("filebeat", ()),
     "microservices-demo": ("microservices-demo", ()),
     "grafana": ("grafana", ()),
     "ingress-nginx": ("ingress-nginx", ()),
     "istio-gateway": ("istio-gateway", ()),
+    "jenkins": ("jenkins", ()),
     "mychart": ("mychart", ()),
     "nginx": ("nginx", ()),
     "podinfo": ("podinfo", ()),
