@@ -192,12 +192,16 @@ def _unreadable_pod(plan: FilePlan, source: Source, value: Unknown, options: Opt
     exempt = _exemptions(site)
     for rule in options.rules:
         finding = Finding(rule.id, "unreadable", "the pod spec cannot be read from the code", Fix.SAFE, _SPEC)
-        rep = Reported(finding, plan.path, value.line, site.resource, "unfixable",
-                       f"cannot be edited safely: {value.why}: `{value.code}` (line {value.line}); "
-                       "kfix does not guess it")
-        plan.findings.append(rep)
-        if exempted_by(finding, exempt):
-            wants_fix(rep, exempt, options)
+        _report_unreadable(plan, finding, value, site.resource, exempt, options)
+
+
+def _report_unreadable(plan: FilePlan, finding: Finding, value: Unknown, resource: str, exempt,
+                       options: Options) -> None:
+    rep = Reported(finding, plan.path, value.line, resource, "unfixable",
+                   f"cannot be edited safely: {value.why}: `{value.code}` (line {value.line}); kfix does not guess it")
+    plan.findings.append(rep)
+    if exempted_by(finding, exempt):
+        wants_fix(rep, exempt, options)
 
 
 def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exempt) -> None:
@@ -216,12 +220,7 @@ def _unreadable_containers(plan: FilePlan, site: PodSite, options: Options, exem
                     continue
                 finding = Finding(rule.id, "unreadable", f"container {name} cannot be read from the code",
                                   Fix.SAFE, ("spec", section, i), name)
-                rep = Reported(finding, plan.path, item.line, site.resource, "unfixable",
-                               f"cannot be edited safely: {item.why}: `{item.code}` (line {item.line}); "
-                               "kfix does not guess it")
-                plan.findings.append(rep)
-                if exempted_by(finding, exempt):
-                    wants_fix(rep, exempt, options)
+                _report_unreadable(plan, finding, item, site.resource, exempt, options)
 
 
 def _root(site: PodSite, path: tuple) -> Obj | None:
