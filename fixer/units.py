@@ -21,6 +21,7 @@ import yaml
 
 from kfix import kustomize
 from kfix.files import SKIP_DIRS, YAML_SUFFIXES, Listing
+from kfix.gitignore import work_tree_root
 from kfix.workloads import BUILTIN_POD_PATHS
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -52,17 +53,6 @@ class Units:
     service_accounts: dict[str, dict] = field(default_factory=dict)
 
 
-def git_root(path: str) -> str | None:
-    folder = os.path.dirname(os.path.abspath(path)) if not os.path.isdir(path) else os.path.abspath(path)
-    while True:
-        if os.path.exists(os.path.join(folder, ".git")):
-            return folder
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
-
-
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
@@ -76,7 +66,7 @@ def repository_roots(files: Iterable[str], args: Iterable[str], config_dir: str 
     for f in files:
         folder = os.path.dirname(f)
         if folder not in git_roots:
-            git_roots[folder] = git_root(folder)
+            git_roots[folder] = work_tree_root(folder)
         root = git_roots[folder]
         if root is None and config_dir and _inside(f, os.path.abspath(config_dir)):
             root = os.path.abspath(config_dir)
