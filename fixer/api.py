@@ -13,7 +13,7 @@ import stat
 import sys
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from kfix.rules import Inventory, rules_for
 
@@ -27,6 +27,7 @@ from kfix.inventory import collect_inventory, fact_objects, inventory_object
 from kfix.yaml.loader import parse, too_deep
 from kfix.planner import Change, FilePlan, Options, Reported, finding_stub, plan_text, render_subset
 from kfix.yaml.source import SourceText, decode
+from kfix.wire import pack, unpack
 
 __all__ = ["Change", "FilePlan", "Options", "Reported", "RunResult", "make_options", "plan_paths", "plan_charts",
            "plan_bytes", "read_stream",
@@ -165,6 +166,11 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
     if state.write:
         write_plan(plan, state.roots)
     return keep_only(plan, state.output)
+
+
+def _plan_packed(cand: Candidate) -> Any:
+    """A pool worker's task: the plan of one file, packed for the parent (``kfix.wire``)."""
+    return pack(_plan_candidate(cand), _local.state.output)
 
 
 def _answered(cand: Candidate, hit: tuple, stamp: FileStamp, note: str | None, state: _RunState) -> FilePlan:
@@ -321,13 +327,13 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
         _use_state(state)
         try:
             if pool is not None:
-                planned = pool.imap(_plan_candidate, todo, chunksize=chunk)
+                planned = map(unpack, pool.imap(_plan_packed, todo, chunksize=chunk))
             for i, cand in enumerate(candidates):
                 plan = known[i] if known and known[i] is not None else \
                     next(planned) if pool is not None else _plan_candidate(cand)
                 plan = _recorded(plan, state)  # what a worker planned goes into this process's cache
-                if pool is not None and state.output in ("summary", "diff"):
-                    plan = lean_plan(plan)  # share the stubs again
+                if pool is not None and state.output in ("summary", "diff") and type(plan) is not FilePlan:
+                    plan = lean_plan(plan)  # another backend's plan, sent as it is: share the stubs again
                 result.plans.append(plan)
                 if progress:
                     progress(i + 1, len(candidates))

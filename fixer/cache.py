@@ -153,12 +153,15 @@ class ContentCache:
 
     def save(self) -> None:
         """Write the index with this run's records over what is on disk now (another process may have
-        written it meanwhile; where both wrote a file's record, this run's wins). Atomic: a reader sees
+        written it meanwhile; where both wrote a file's record, this run's wins), without the records of
+        files that no longer exist. Atomic: a reader sees
         the old index or the new one. A cache that cannot be written is passed over."""
         if not self._changed:
             return
         files = self._read_index()
         files.update(self._changed)
+        for path in [p for p in files if p not in self._changed and not os.path.lexists(p)]:
+            del files[path]  # a file deleted (or moved) since: its record would only grow the index
         self._write(self.index, json.dumps({"code": self._code, "files": files}, separators=(",", ":")).encode())
         self._changed = {}
 

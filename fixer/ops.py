@@ -132,8 +132,12 @@ def _has_item(items: list, op: Append) -> bool:
 
 def apply_one(data: Any, op: Op) -> None:
     """Perform ``op`` on ``data`` in place."""
-    if is_noop(data, op):
-        return
+    if not is_noop(data, op):
+        perform(data, op)
+
+
+def perform(data: Any, op: Op) -> None:
+    """``apply_one`` for an operation known not to be a no-op on ``data``."""
     if isinstance(op, Set):
         _parent(data, op.path, True)[op.path[-1]] = clone(op.value)
     elif isinstance(op, Append):

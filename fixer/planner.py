@@ -191,13 +191,13 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
         working = _Working(doc.data)
         for site in sites:
             _run_rules(plan, doc, site, working, options, inventory)
-        del working
         if len(plan.changes) == first_change:
             continue
         own = {doc.index: doc}
         findings = plan.findings[first_finding:]
         changes = _merged(plan.changes[first_change:], findings, text, own)
-        changes, edits = _editable_changes(changes, findings, text, own)
+        changes, edits = _editable_changes(changes, findings, text, own, working)
+        del working
         plan.changes[first_change:] = changes
         if doc.index in edits:
             doc_splices, intended = edits[doc.index]
@@ -235,19 +235,34 @@ def _canonical(value: Any) -> Any:
 
 class _Working:
     """The document's data as the fixes accepted so far leave it (rules read earlier rules' fixes): the
-    parsed data itself until the first fix, then a copy (most documents of a hardened tree get none)."""
+    parsed data itself until the first fix, then a copy (most documents of a hardened tree get none).
+    It records each operation and whether it changed anything, so the editor, given the same operations
+    in the same order, need not perform them again (``Editor.edit``'s ``performed``)."""
 
-    __slots__ = ("data", "copied")
+    __slots__ = ("data", "copied", "ops", "noops")
 
     def __init__(self, data: Any):
         self.data, self.copied = data, False
+        self.ops: list[O.Op] = []
+        self.noops: list[bool] = []
 
     def apply(self, ops: tuple, pod: Pod) -> None:
         if not self.copied:
             self.data, self.copied = O.clone(self.data), True
             pod.doc = self.data
         for op in ops:
-            O.apply_one(self.data, op)
+            noop = O.is_noop(self.data, op)
+            if not noop:
+                O.perform(self.data, op)
+            self.ops.append(op)
+            self.noops.append(noop)
+
+    def performed(self, op_list: list[O.Op]) -> tuple[list[bool], Any] | None:
+        """Which of ``op_list`` were no-ops and the data they left, when ``op_list`` is exactly what was
+        performed here (the same operations in the same order); None otherwise."""
+        if len(op_list) != len(self.ops) or any(a is not b for a, b in zip(op_list, self.ops)):
+            return None
+        return self.noops, self.data
 
 
 def _podless(plan: FilePlan, doc: Document, site: PodSite, state: str, options: Options) -> None:
@@ -305,7 +320,11 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, 
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
-            blocked = next((p for p in map(lambda op: O.conflict(working.data, op), finding.ops) if p is not None), None)
+            blocked = None
+            for op in finding.ops:
+                blocked = O.conflict(working.data, op)
+                if blocked is not None:
+                    break
             if blocked is not None:
                 rep.status = "unfixable"
                 rep.note = f"cannot be edited safely: {'.'.join(map(str, blocked))} is not of the expected type"
@@ -430,7 +449,9 @@ def _editable(plan: FilePlan, text: str, docs: list[Document]) -> tuple[list[Cha
 
 
 def _editable_changes(changes_in: list[Change], findings: list[Reported], text: str,
-                      docs: dict[int, Document]) -> tuple[list[Change], dict]:
+                      docs: dict[int, Document], working: _Working | None = None) -> tuple[list[Change], dict]:
+    """``working``: the one document's data as planning left it, to spare the editor performing the same
+    operations again."""
     by_doc: dict[int, list[Change]] = {}
     for change in changes_in:
         by_doc.setdefault(change.doc, []).append(change)
@@ -438,8 +459,9 @@ def _editable_changes(changes_in: list[Change], findings: list[Reported], text: 
     edits: dict[int, tuple[list, Any]] = {}
     for index, changes in by_doc.items():
         editor = Editor(text, docs[index])
+        op_list = [op for c in changes for op in c.ops]
         try:
-            edits[index] = editor.edit([op for c in changes for op in c.ops])
+            edits[index] = editor.edit(op_list, working.performed(op_list) if working is not None else None)
             keep.extend(changes)
             continue
         except EditUnsupported:

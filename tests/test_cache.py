@@ -328,3 +328,23 @@ def test_a_file_changed_within_a_clock_tick_is_hashed_again(tree):
     (root / "app.yaml").write_text(HARDENED.replace("static-site", "static-sitE"))
     _, report = scan(root, cache)
     assert {f["resource"] for f in report["findings"]} == {"Deployment/static-sitE"}
+
+
+def test_records_of_deleted_files_are_pruned_when_the_index_is_written(tree):
+    root, cache = tree
+    (root / "gone.yaml").write_text(HARDENED)
+    (root / "kept.yaml").write_text(HARDENED)
+    scan(root, cache)
+    assert {Path(p).name for p in records(cache)} == {"app.yaml", "gone.yaml", "kept.yaml"}
+    (root / "gone.yaml").unlink()
+    (root / "new.yaml").write_text(HARDENED)  # something to record: the index is written, without gone.yaml
+    scan(root, cache)
+    assert {Path(p).name for p in records(cache)} == {"app.yaml", "kept.yaml", "new.yaml"}
+    # a record of a file outside this run's paths stays while the file exists
+    other = root.parent / "other"
+    other.mkdir()
+    (other / "x.yaml").write_text(HARDENED)
+    scan(other, cache)
+    (root / "newer.yaml").write_text(HARDENED)
+    scan(root, cache)
+    assert {Path(p).name for p in records(cache)} == {"app.yaml", "kept.yaml", "new.yaml", "newer.yaml", "x.yaml"}

@@ -76,14 +76,22 @@ class Editor:
             self._register_shared(op, shared)
         return set(shared)
 
-    def edit(self, op_list: list[O.Op]) -> tuple[list[Splice], Any]:
-        """Splices for ``op_list`` and the data the edited document must re-parse to."""
+    def edit(self, op_list: list[O.Op], performed: tuple[list[bool], Any] | None = None) -> tuple[list[Splice], Any]:
+        """Splices for ``op_list`` and the data the edited document must re-parse to.
+
+        ``performed``: the operations were performed on the document's data already, in this order: which
+        were no-ops then, and the data they left (it is not changed here)."""
         _check_conflicts(op_list)
         model = _Model()
         data = _Overlay(self.doc.data)
         shared: dict[int, _Shared] = {}
-        for op in op_list:
+        noops = performed[0] if performed is not None else None
+        for i, op in enumerate(op_list):
             self._register_shared(op, shared)
+            if noops is not None:
+                if not noops[i]:
+                    self._plan(model, op, shared)
+                continue
             if data.is_noop(op):
                 continue
             self._plan(model, op, shared)
@@ -93,7 +101,7 @@ class Editor:
         for node_id in [n for n, (_ctx, items) in model.appends.items() if not items]:
             del model.appends[node_id]  # every item it would add was discarded again
         emptied = self._prune(model)
-        result = data.result()
+        result = data.result() if performed is None else performed[1]
         if emptied:
             result = O.clone(result)
             for path in emptied:  # deepest first, as they were found
@@ -656,9 +664,10 @@ class _Overlay:
         return O.is_noop(self._data if self._data is not None else self._base, op)
 
     def apply(self, op: O.Op) -> None:
+        """Perform an operation ``is_noop`` has just found to change something."""
         if self._data is None:
             self._data = O.clone(self._base)
-        O.apply_one(self._data, op)
+        O.perform(self._data, op)
 
     def result(self) -> Any:
         return self._base if self._data is None else self._data

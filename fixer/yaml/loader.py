@@ -253,7 +253,16 @@ def _may_be_deep(text: str) -> bool:
     node is nested at most one level per column of the indentation and compact ``- ``/``? `` indicators
     before it, and flow nesting at most one level per bracket."""
     room = MAX_DEPTH - text.count("[") - text.count("{") - 4
-    return room <= 0 or re.search(r"^[ ?-]{%d}" % room, text, re.M) is not None
+    if room <= 0:
+        return True
+    if room >= _SHALLOW_RUN and _SHALLOW.match(text) is None and _SHALLOW_LINE.search(text) is None:
+        return False  # no line starts even that deep (the common case: one pattern, compiled once)
+    return re.search(r"^[ ?-]{%d}" % room, text, re.M) is not None
+
+
+_SHALLOW_RUN = 100
+_SHALLOW = re.compile(r"[ ?-]{%d}" % _SHALLOW_RUN)
+_SHALLOW_LINE = re.compile(r"\n[ ?-]{%d}" % _SHALLOW_RUN)  # a literal first: the fast search
 
 
 def deepest_line(text: str) -> int | None:
