@@ -11,8 +11,9 @@ before and after it:
   - kfix scan --format json (default jobs) and scan --jobs 1
   - kfix --version start-up (seconds: the best of 10)
 Every ratio comes from this run: the machine's speed drifts, so a figure measured minutes earlier would not
-compare. Usage: python benchmarks/bench.py [--docs N] [--corpus DIR] [--python PYTHON]
-(--python: the interpreter of another kfix installation, e.g. to measure a checkout before a change.)
+compare. Usage: python benchmarks/bench.py [--docs N] [--corpus DIR] [--python PYTHON] [--before [NAME=]PYTHON]...
+(--python: the interpreter of the kfix to measure; --before: that of another kfix installation, e.g. a
+checkout before a change, measured in the same run: each command runs for every installation in turn.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -87,66 +89,92 @@ def time_cmd(args: list[str], env: dict | None = None) -> float:
     return time.perf_counter() - start
 
 
+@dataclass
+class Kfix:
+    """One kfix installation being measured, with its own trees and cache (runs of two never share them)."""
+
+    name: str
+    python: str
+    tmp: Path
+
+    def __post_init__(self) -> None:
+        self.cmd = [self.python, "-m", "kfix"]
+        help_text = subprocess.run([*self.cmd, "apply", "--help"], capture_output=True, text=True).stdout
+        self.has_cache = "--no-cache" in help_text
+        self.cache = self.tmp / f"cache-{self.name}"
+        self.env = dict(os.environ, KFIX_CACHE_DIR=str(self.cache))
+
+    def tree(self, kind: str, base: Path) -> Path:
+        return base if kind == "corpus" else self.tmp / f"{kind}-{self.name}"
+
+    def startup(self) -> float:
+        exe = Path(self.python).parent / "kfix"
+        return min(time_cmd([str(exe) if exe.exists() else "kfix", "--version"]) for _ in range(10))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--corpus", type=Path, help="a folder of manifests to measure instead of the built corpus")
     parser.add_argument("--python", default=sys.executable, help="the interpreter of the kfix to measure")
+    parser.add_argument("--before", action="append", default=[], metavar="[NAME=]PYTHON",
+                        help="the interpreter of another kfix, measured in the same run (may be repeated)")
     args = parser.parse_args()
-    kfix = [args.python, "-m", "kfix"]
-    exe = Path(args.python).parent / "kfix"
-    help_text = subprocess.run([*kfix, "apply", "--help"], capture_output=True, text=True).stdout
-    has_cache = "--no-cache" in help_text
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "corpus"
         n_files, n_docs = copy_corpus(args.corpus, base) if args.corpus else build_corpus(base, args.docs)
         paths = _yaml_files(base)
         load_cmd = [sys.executable, "-c", LOAD, *paths]
-        hardened = Path(tmp) / "hardened"
-        cache = Path(tmp) / "cache"
-        env = dict(os.environ, KFIX_CACHE_DIR=str(cache))
-        no_cache = ["--no-cache"] if has_cache else []
-        # (label, arguments, tree it runs on, fresh copy of the corpus first, empty the cache first)
+        kfixes = [Kfix(*(b.split("=", 1) if "=" in b else (f"before{i + 1 if i else ''}", b)), Path(tmp))
+                  for i, b in enumerate(args.before)] + [Kfix("kfix", args.python, Path(tmp))]
+        # (label, arguments, tree it runs on, fresh copy of the corpus first, needs the cache)
         commands = [
-            ("apply --write --jobs 1", ["apply", "--write", "--jobs", "1", *no_cache], "copy", True),
-            ("apply --write", ["apply", "--write", *no_cache], "hardened", True),
-            ("apply --check (hardened) --no-cache", ["apply", "--check", *no_cache], "hardened", False),
-        ]
-        if has_cache:
+            ("apply --write --jobs 1", ["apply", "--write", "--jobs", "1", "--no-cache"], "copy", True, False),
+            ("apply --write", ["apply", "--write", "--no-cache"], "hardened", True, False),
+            ("apply --check (hardened) --no-cache", ["apply", "--check", "--no-cache"], "hardened", False, False),
             # cold: an empty cache (the run fills it); warm: the next run. Files written moments before (by
             # apply --write) are hashed again then (the cache vouches for a file by its identity only once it
             # is two seconds old); the second warm run is the steady state of a tree nobody touched since.
-            commands += [("apply --check (hardened) cold cache", ["apply", "--check"], "hardened", False),
-                         ("apply --check (hardened) warm cache", ["apply", "--check"], "hardened", False),
-                         ("apply --check (hardened) warm, steady", ["apply", "--check"], "hardened", False)]
-        commands += [("scan --format json", ["scan", "--format", "json", *no_cache], "corpus", False),
-                     ("scan --format json --jobs 1", ["scan", "--format", "json", "--jobs", "1", *no_cache],
-                      "corpus", False)]
+            ("apply --check (hardened) cold cache", ["apply", "--check"], "hardened", False, True),
+            ("apply --check (hardened) warm cache", ["apply", "--check"], "hardened", False, True),
+            ("apply --check (hardened) warm, steady", ["apply", "--check"], "hardened", False, True),
+            ("scan --format json", ["scan", "--format", "json", "--no-cache"], "corpus", False, False),
+            ("scan --format json --jobs 1", ["scan", "--format", "json", "--jobs", "1", "--no-cache"], "corpus", False,
+             False),
+        ]
         time_cmd(load_cmd)  # warm the page cache
         # Each command is timed between two reference loads and compared with their mean: these machines
         # slow down and speed up over a run, and a ratio to a load measured minutes earlier would drift.
-        results = {}
+        results: dict[tuple[str, str], tuple[float, float]] = {}
         load = time_cmd(load_cmd)
         loads = [load]
-        for label, cmd, tree, fresh in commands:
-            target = {"corpus": base, "hardened": hardened, "copy": Path(tmp) / "copy"}[tree]
-            if fresh:
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(base, target)
-            if "cold cache" in label:
-                shutil.rmtree(cache, ignore_errors=True)
-            seconds = time_cmd([*kfix, *cmd, "--quiet", str(target)], env)
-            after = time_cmd(load_cmd)
-            loads.append(after)
-            results[label] = (seconds, seconds / ((load + after) / 2))
-            load = after
-        startup = min(time_cmd([str(exe) if exe.exists() else "kfix", "--version"]) for _ in range(10))
+        for label, cmd, tree, fresh, needs_cache in commands:
+            for k in kfixes:
+                if needs_cache and not k.has_cache:
+                    continue
+                target = k.tree(tree, base)
+                if fresh:
+                    shutil.rmtree(target, ignore_errors=True)
+                    shutil.copytree(base, target)
+                if "cold cache" in label:
+                    shutil.rmtree(k.cache, ignore_errors=True)
+                argv = [a for a in cmd if a != "--no-cache" or k.has_cache]
+                seconds = time_cmd([*k.cmd, *argv, "--quiet", str(target)], k.env)
+                after = time_cmd(load_cmd)
+                loads.append(after)
+                results[(k.name, label)] = (seconds, seconds / ((load + after) / 2))
+                load = after
+        startups = {k.name: k.startup() for k in kfixes}
     print(f"corpus: {n_files} files, {n_docs} documents; {os.cpu_count()} cores")
     print(f"{'CSafeLoader load (reference)':42s} {min(loads):7.3f} s   1.00x  (min of {len(loads)}; "
           f"max {max(loads):.3f} s)")
-    for label, (seconds, ratio) in results.items():
-        print(f"{'kfix ' + label:42s} {seconds:7.3f} s   {ratio:5.2f}x")
-    print(f"{'kfix --version start-up':42s} {startup:7.3f} s")
+    if len(kfixes) > 1:
+        print(f"{'':42s} " + "   ".join(f"{k.name:>16s}" for k in kfixes))
+    for label, *_ in commands:
+        cells = [f"{results[(k.name, label)][0]:7.3f} s {results[(k.name, label)][1]:5.2f}x"
+                 if (k.name, label) in results else f"{'-':>16s}" for k in kfixes]
+        print(f"{'kfix ' + label:42s} " + "   ".join(cells))
+    print(f"{'kfix --version start-up':42s} " + "   ".join(f"{startups[k.name]:7.3f} s{'':7s}" for k in kfixes))
 
 
 if __name__ == "__main__":
