@@ -45,3 +45,14 @@ def test_whole_plans_and_other_backends_go_as_they_are() -> None:
     assert pack(changed, "summary") is changed  # its texts are still there: not what a worker sends
     lean = keep_only(changed, "summary")
     assert isinstance(pack(lean, "summary"), tuple)
+
+
+def test_findings_output_keeps_every_field_of_a_finding_but_its_operations() -> None:
+    from dataclasses import replace
+
+    result = plan_paths([str(CASES / "kfix")], make_options(Config()), jobs=1)
+    originals = {id(p): [rep.finding for rep in p.findings] for p in result.plans}
+    assert any(f.ops for found in originals.values() for f in found)
+    for plan in result.plans:
+        kept = keep_only(plan, "findings")
+        assert [rep.finding for rep in kept.findings] == [replace(f, ops=()) for f in originals[id(plan)]]
