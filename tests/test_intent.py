@@ -170,3 +170,20 @@ def test_weakening_judge_sees_a_root_container_moved_and_a_setting_weakened(tmp_
     (after / "p.yaml").write_text(_pod("    runAsNonRoot: false\n    seccompProfile: {type: RuntimeDefault}\n",
                                        "      allowPrivilegeEscalation: false\n"))
     assert weakening.judge(str(before), str(after)) == []
+
+
+@pytest.mark.parametrize("written,reported", [
+    ("[net_bind_service]", ["'net_bind_service'"]),
+    ("[Net_Bind_Service, NET_BIND_SERVICE]", ["'Net_Bind_Service'"]),
+    ("[CAP_NET_BIND_SERVICE]", ["'CAP_NET_BIND_SERVICE'"]),
+    ("[NET_BIND_SERVICE]", []),
+])
+def test_an_allowed_capability_spelled_otherwise_is_reported(written: str, reported: list) -> None:
+    """Pod Security admission compares capability names exactly: another spelling of an allowed one is
+    reported (kept as written), and the container's other fixes are still made."""
+    plan, fixed = _plan(_pod(container_sc=f"      runAsNonRoot: true\n      capabilities:\n        add: {written}\n"))
+    caps = fixed["spec"]["containers"][0]["securityContext"]["capabilities"]
+    assert caps["add"] == yaml.safe_load(written) and caps["drop"] == ["ALL"]
+    spelled = [r for r in plan.findings if r.rule == "drop-capabilities" and r.finding.facet == "spelling"]
+    assert [r.finding.message.split("adds capability ")[1].split(":")[0] for r in spelled] == reported
+    assert all(r.status == "report" and "'NET_BIND_SERVICE'" in r.finding.message for r in spelled)

@@ -88,6 +88,21 @@ class DropCapabilities(Rule):
                                  base + ("add",), c, [Discard(base + ("add",), cap)]),
                     f"kubeaudit:allow-capability-{cap_name(cap).lower().replace('_', '-')}")
             kept = [cap for cap in added if cap not in bad]
+            for cap in kept:
+                yield from self._spelling(c, cap, base + ("add",))
             if kept and not baseline:
                 yield self.finding("kept", f"container {c.name} adds {', '.join(map(str, kept))} (allowed by the "
                                    "restricted profile; scanners may still flag it)", Fix.REPORT, base + ("add",), c)
+
+    def _spelling(self, c: Container, cap: object, at: tuple):
+        """An allowed capability spelled otherwise than Kubernetes names it: Pod Security admission compares
+        the names exactly, so ``net_bind_service`` or ``CAP_NET_BIND_SERVICE`` is refused where
+        ``NET_BIND_SERVICE`` is allowed. Reported, not fixed: runtimes upper-case a name but differ on a
+        ``CAP_`` prefix, and rewriting one item of a list would tie this to the container's other fixes."""
+        if not isinstance(cap, str) or cap == cap_name(cap):
+            return
+        name = cap_name(cap)
+        how = "container runtimes read both alike" if cap.upper() == name else \
+            "Kubernetes names capabilities without the CAP_ prefix, and container runtimes differ in how they read it"
+        yield self.finding("spelling", f"container {c.name} adds capability {cap!r}: Pod Security admission accepts "
+                           f"only {name!r} as written ({how}); write {name!r}", Fix.REPORT, at, c)
