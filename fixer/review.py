@@ -3,7 +3,8 @@
 Asking (and editing) is kept apart from writing: ``Reviewer.run`` only decides, ``Reviewer.write``
 writes, so a review interrupted before its end leaves every file as it was. Answers can be kept in
 a decisions file: a later review asks only about new changes, and the bot and CI honour the same
-file through ``load_decisions(path).filter(plan)`` so a declined change is never proposed again.
+file through ``load_decisions(path).filter_plans(plans)`` so a declined change is never proposed again
+(and a change that only works together with changes in other files is kept or left out with them).
 
     reviewer = Reviewer(result, options, ask=my_prompt, out=sys.stdout)
     reviewer.run()
@@ -18,7 +19,7 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
 from kfix.files import PYTHON_SUFFIXES
 from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
@@ -92,38 +93,90 @@ class Decisions:
             self.dirty = True
 
     def filter(self, plan: FilePlan) -> FilePlan:
-        """``plan`` without the changes declined here, re-rendered (verified): what to write.
+        """``plan`` without the changes declined here: ``filter_plans`` for one file. A Helm template edit
+        spans several files that only work together; give all of a chart's plans to ``filter_plans``."""
+        return self.filter_plans([plan])[0]
+
+    def filter_plans(self, plans: Iterable[FilePlan]) -> list[FilePlan]:
+        """Each plan without the changes declined here, re-rendered (verified): what to write.
 
         Declined changes' findings become ``exempt`` with a note, so reports and exit codes treat
         them as settled; a change that cannot be applied without a declined one (they share YAML
-        nodes) is dropped too and its findings become ``unfixable``, saying why.
+        nodes) is dropped too and its findings become ``unfixable``, saying why. Changes that share a
+        ``link`` (a template edit: templates, new values keys, README rows) are kept or left out
+        together in every file: one declined (or one that cannot be written) leaves out all of them,
+        and the changes that ``require`` that link. An undecided change is kept. A plan nothing is
+        taken from is returned as it was.
         """
+        plans = list(plans)
+        gone = self.declined_links(plans)
+        while True:
+            out, stuck = [], {}
+            for plan in plans:
+                filtered, more = self._filter_one(plan, gone)
+                out.append(filtered)
+                for link, why in more.items():
+                    stuck.setdefault(link, why)
+            if not stuck:
+                return out
+            gone.update(stuck)
+
+    def declined_links(self, plans: Iterable[FilePlan]) -> dict[str, str]:
+        """Links with a change declined here, each with where (in the first file that declines one)."""
+        gone: dict[str, str] = {}
+        for plan in plans:
+            if plan.source is None:
+                continue
+            for change in plan.changes:
+                if change.link and change.link not in gone and self.get(plan.path, change) is False:
+                    gone[change.link] = f"declined in {self.file_key(plan.path)}"
+        return gone
+
+    def _filter_one(self, plan: FilePlan, gone: dict[str, str]) -> tuple[FilePlan, dict[str, str]]:
+        """``plan`` without its declined changes and those of the links ``gone``; and the links of
+        changes that could not be written without a left-out one (link -> why)."""
         if not plan.changes or plan.source is None:
-            return plan
-        declined = {c.id for c in plan.changes if self.get(plan.path, c) is False}
-        if not declined:
-            return plan
-        note = f"declined in review ({self.path or 'decisions'})"
-        queue = [c for c in plan.changes if c.id not in declined]
+            return plan, {}
+        where = f" ({self.path or 'decisions'})"
+        left: dict[str, tuple[str, str]] = {}  # change id -> (status, note) of its findings
+        for c in plan.changes:
+            if self.get(plan.path, c) is False:
+                left[c.id] = ("exempt", "declined in review" + where)
+            elif c.link in gone:
+                left[c.id] = ("exempt", f"declined together with {c.link}: {gone[c.link]}{where}")
+            elif c.requires in gone:
+                left[c.id] = ("unfixable", f"needs {c.requires}, which is left out: {gone[c.requires]}{where}")
+        if not left:
+            return plan, {}
+        queue = [c for c in plan.changes if c.id not in left]
         keep: list[Change] = []
-        stuck: dict[str, str] = {}  # change id -> why it cannot be applied without a declined one
+        stuck: dict[str, str] = {}  # link -> why its changes cannot all be written
         text = plan.source.text
+        try:  # at once first: rendering one change at a time is needed only when that fails
+            if queue:
+                text = render_subset(plan, {c.id for c in queue})
+            keep, queue = queue, []
+        except _RenderError:
+            pass
         while queue:
             change = queue.pop(0)
             try:
                 group, text = render_on_top(plan, {c.id for c in keep}, change)
                 keep.extend(group)
             except _RenderError as exc:
-                stuck[change.id] = f"cannot be applied without a declined change: {exc.message}"
+                left[change.id] = ("unfixable", f"cannot be applied without a declined change: {exc.message}")
+                if change.link:
+                    stuck.setdefault(change.link, f"{self.file_key(plan.path)} cannot be written without "
+                                                  "a declined change")
         findings = []
         for rep in plan.findings:
-            if rep.change_id in declined:
-                rep = replace(rep, status="exempt", note=note, change_id=None)
-            elif rep.change_id in stuck:
-                rep = replace(rep, status="unfixable", note=stuck[rep.change_id], change_id=None)
+            if rep.change_id in left:
+                status, note = left[rep.change_id]
+                rep = replace(rep, status=status, note=note, change_id=None)
             findings.append(rep)
         keep.sort(key=plan.changes.index)
-        return replace(plan, changes=keep, findings=findings, new_text=text if keep else None)
+        return replace(plan, changes=keep, findings=findings, new_text=text if keep else None,
+                       diff=None, settled=None), stuck
 
     def dumps(self) -> str:
         rows = [{"rule": rule, "file": file, "resource": resource, "container": container or None,
@@ -290,7 +343,14 @@ class Reviewer:
     def run(self) -> None:
         """Ask about every change (nothing is written here)."""
         plans = [p for p in self.result.plans if p.error is None and p.source is not None and p.changes]
-        earlier = [self.decisions.get(p.path, c) for p in plans for c in p.changes]
+        # a link answered in the decisions file is answered for every file it spans: declined if any of
+        # its changes is declined there (as ``Decisions.filter_plans`` does), else accepted if one is accepted
+        self._links.update((link, False) for link in self.decisions.declined_links(plans))
+        for p in plans:
+            for c in p.changes:
+                if c.link and self.decisions.get(p.path, c):
+                    self._links.setdefault(c.link, True)
+        earlier = [self._earlier(p.path, c) for p in plans for c in p.changes]
         self._total = earlier.count(None)
         self.earlier_no = earlier.count(False)
         for plan in plans:
@@ -376,18 +436,30 @@ class Reviewer:
                 self.out.write(f"{self._where(fr, change)}: accepted with the template edit it belongs to\n")
         return True
 
+    def _earlier(self, path: str, change: Change) -> bool | None:
+        """The decisions file's answer for ``change``; an accepted change of a declined link (or one that
+        requires it) is left out with it."""
+        earlier = self.decisions.get(path, change)
+        if earlier and False in (self._links.get(change.link), self._links.get(change.requires)):
+            return False
+        return earlier
+
     def _pending(self, fr: FileReview) -> list[Change]:
         """Changes to ask about; the ones accepted in the decisions file are applied without asking."""
         out, earlier_yes = [], []
+        decided = set(self._decided)  # before this file (a change and the hardening of its new key share a key)
         for change in fr.plan.changes:
             key = self.decisions.key(fr.path, change)
-            if key in self._decided:
+            if key in decided:
                 continue
-            earlier = self.decisions.get(fr.path, change)
+            earlier = self._earlier(fr.path, change)
             if earlier is None:
                 out.append(change)
                 continue
             self._decided.add(key)
+            if earlier is False and self.decisions.get(fr.path, change) and not self.quiet:
+                self.out.write(f"{self._where(fr, change)}: left out with the template edit it belongs to "
+                               "(declined in the decisions file)\n")
             if change.link:
                 self._links.setdefault(change.link, earlier)
             if earlier:

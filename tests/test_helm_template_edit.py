@@ -362,3 +362,119 @@ def test_review_decides_a_template_edit_once_for_every_file_it_spans(tmp_path):
     assert _changed(everything, original) == {rel: (golden / rel).read_text()
                                                 for rel in (str(p.relative_to(golden)) for p in golden.rglob("*")
                                                             if p.is_file())}
+
+
+# --- decisions files: a template edit is kept or left out in every file it spans ----------------------
+def _decisions_file(path: Path, chart: Path, plans, answer) -> None:
+    """A hand-written decisions file: ``answer(plan, change)`` is "yes", "no" or None (no entry)."""
+    import yaml
+
+    rows = [{"rule": c.rule, "file": os.path.relpath(p.path, path.parent).replace(os.sep, "/"),
+             "resource": c.resource, "container": c.container, "decision": a}
+            for p in plans for c in p.changes if (a := answer(p, c)) is not None]
+    path.write_text(yaml.safe_dump({"decisions": rows}, sort_keys=False), encoding="utf-8")
+
+
+def _without_the_link(chart: Path, plans) -> dict[str, str]:
+    """Every file of ``chart`` as it is with the whole template edit left out (and what needs its keys)."""
+    from kfix.planner import render_subset
+
+    out = {str(p.relative_to(chart)): p.read_text(encoding="utf-8") for p in chart.rglob("*") if p.is_file()}
+    for p in plans:
+        alone = {c.id for c in p.changes if not c.link and not c.requires}
+        out[str(Path(p.path).relative_to(chart))] = render_subset(p, alone)
+    return out
+
+
+def _files(chart: Path) -> dict[str, str]:
+    return {str(p.relative_to(chart)): p.read_text(encoding="utf-8") for p in chart.rglob("*") if p.is_file()}
+
+
+# one member of the template edit declined, every other one accepted: in a template, values.yaml, README.md
+DECLINED_IN = {
+    "template": ("templates/hooks/job.yaml", "drop-capabilities"),
+    "values": ("values.yaml", "resources"),
+    "readme": ("README.md", "no-service-account-token"),
+}
+
+
+@pytest.mark.parametrize("how", ["review", "library"])
+@pytest.mark.parametrize("where", sorted(DECLINED_IN))
+def test_a_template_edit_declined_in_one_file_is_left_out_of_every_file(where, how, tmp_path):
+    """A decisions file that declines one change of a template edit (and accepts the others) must not write
+    half of it: a template reading a key values.yaml lacks does not render, a moved literal without its
+    default is lost. The whole edit is left out of every file (the templates and README byte for byte as
+    they were), with the hardening of its new keys; the rest of the chart is still fixed."""
+    from kfix.review import load_decisions
+
+    chart = copy_chart(tmp_path, "podinfo")
+    plans = plan(chart, (), False)
+    rel, rule = DECLINED_IN[where]
+    link = next(c.link for p in plans for c in p.changes if c.link)
+    declined = next(c for p in plans if Path(p.path) == chart / rel for c in p.changes
+                    if c.link == link and c.rule == rule)
+
+    def answer(p, c):
+        if Path(p.path) == chart / rel and c.rule == declined.rule and c.resource == declined.resource \
+                and c.container == declined.container:
+            return "no"
+        return "yes" if c.link else None
+
+    record = tmp_path / "decisions.yaml"
+    _decisions_file(record, chart, plans, answer)
+    expected = _without_the_link(chart, plans)
+    if how == "review":
+        out = kfix("review", "--edit-templates", "--yes", "--decisions", str(record), str(chart))
+        assert out.returncode == 0, out.stderr
+        assert "rejected with the template edit it belongs to" in out.stdout
+    else:
+        filtered = load_decisions(str(record)).filter_plans(plans)
+        assert not [c for p in filtered for c in p.changes if c.link or c.requires]
+        # the hardening of the new keys cannot be applied: its findings say why (nothing else changes)
+        needs = {c.id for p in plans for c in p.changes if c.requires}
+        before = [r for p in plans for r in p.findings]
+        after = [r for p in filtered for r in p.findings]
+        assert sum(r.change_id in needs for r in before) > 0
+        why = f"needs {link}, which is left out: declined in podinfo/{rel} ({record})"
+        # (in values.yaml the declined key is also the hardening's own: that is declined, not left out)
+        own = {c.id for p in plans for c in p.changes if c.requires and answer(p, c) == "no"}
+        assert len(after) == len(before)
+        for r, r0 in zip(after, before):
+            assert (r.status, r.note, r.change_id) == (
+                ("exempt", f"declined in review ({record})", None) if r0.change_id in own else
+                ("unfixable", why, None) if r0.change_id in needs else (r0.status, r0.note, r0.change_id))
+        write(filtered)
+    assert _files(chart) == expected
+    original = CHARTS / "podinfo"
+    for name in [rel for rel in expected if rel.startswith("templates/") or rel == "README.md"]:
+        assert (chart / name).read_bytes() == (original / name).read_bytes(), name
+    assert (chart / "values.yaml").read_text() != (original / "values.yaml").read_text()  # the rest is fixed
+    before, after = R.render(original, None), R.render(chart, None)  # renders
+    assert R.outside_changes(before, after, R.unstable_paths(before, R.render(original, None)), volumes=True) == []
+
+
+@pytest.mark.parametrize("how", ["review", "library"])
+def test_a_template_edit_accepted_in_every_file_is_written_in_every_file(how, tmp_path):
+    """Every change accepted in a decisions file: the whole template edit is written, with the hardening of
+    its new keys, as without a decisions file; the single-file ``filter`` leaves a template's plan as it
+    was. (``filter_plans`` keeps undecided changes, review asks about them: here there are none.)"""
+    from kfix.review import load_decisions
+
+    chart = copy_chart(tmp_path, "podinfo")
+    plans = plan(chart, (), False)
+    record = tmp_path / "decisions.yaml"
+    _decisions_file(record, chart, plans, lambda p, c: "yes")
+    golden = GOLDEN / "podinfo"
+    expected = _files(chart) | {rel: text for rel, text in _files(golden).items()}
+    if how == "review":
+        out = kfix("review", "--edit-templates", "--decisions", str(record), str(chart))  # nothing asked
+        assert out.returncode == 0, out.stderr
+        assert "(1/" not in out.stdout
+    else:
+        decisions = load_decisions(str(record))
+        assert all(decisions.filter(p) is p for p in plans if isinstance(p, TemplatePlan))
+        filtered = decisions.filter_plans(plans)
+        assert [len(p.changes) for p in filtered] == [len(p.changes) for p in plans]
+        write(filtered)
+    assert _files(chart) == expected
+    assert R.render(chart, None)
