@@ -86,6 +86,17 @@ class Decisions:
         """True: accepted earlier; False: declined earlier; None: never decided."""
         return self.entries.get(self.key(path, change))
 
+    def answer(self, plan: FilePlan, change: Change) -> bool | None:
+        """The recorded answer for ``change`` of ``plan``. An entry that names both a change of a link and
+        one outside it (in values.yaml: a new key, and the hardening that sets it) is the answer for the
+        latter; the link's change goes with its link, which its other files decide."""
+        return None if self.shared(plan, change) else self.get(plan.path, change)
+
+    def shared(self, plan: FilePlan, change: Change) -> bool:
+        """Whether ``change`` is of a link and has the key of a change of ``plan`` outside every link."""
+        return bool(change.link) and any(not c.link and c.rule == change.rule and c.resource == change.resource
+                                         and c.container == change.container for c in plan.changes)
+
     def record(self, path: str, change: Change, accepted: bool) -> None:
         key = self.key(path, change)
         if self.entries.get(key) is not accepted:
@@ -128,7 +139,7 @@ class Decisions:
             if plan.source is None:
                 continue
             for change in plan.changes:
-                if change.link and change.link not in gone and self.get(plan.path, change) is False:
+                if change.link and change.link not in gone and self.answer(plan, change) is False:
                     gone[change.link] = f"declined in {self.file_key(plan.path)}"
         return gone
 
@@ -140,7 +151,7 @@ class Decisions:
         where = f" ({self.path or 'decisions'})"
         left: dict[str, tuple[str, str]] = {}  # change id -> (status, note) of its findings
         for c in plan.changes:
-            if self.get(plan.path, c) is False:
+            if self.answer(plan, c) is False:
                 left[c.id] = ("exempt", "declined in review" + where)
             elif c.link in gone:
                 left[c.id] = ("exempt", f"declined together with {c.link}: {gone[c.link]}{where}")
@@ -348,9 +359,9 @@ class Reviewer:
         self._links.update((link, False) for link in self.decisions.declined_links(plans))
         for p in plans:
             for c in p.changes:
-                if c.link and self.decisions.get(p.path, c):
+                if c.link and self.decisions.answer(p, c):
                     self._links.setdefault(c.link, True)
-        earlier = [self._earlier(p.path, c) for p in plans for c in p.changes]
+        earlier = [self._earlier(p, c) for p in plans for c in p.changes]
         self._total = earlier.count(None)
         self.earlier_no = earlier.count(False)
         for plan in plans:
@@ -436,10 +447,10 @@ class Reviewer:
                 self.out.write(f"{self._where(fr, change)}: accepted with the template edit it belongs to\n")
         return True
 
-    def _earlier(self, path: str, change: Change) -> bool | None:
+    def _earlier(self, plan: FilePlan, change: Change) -> bool | None:
         """The decisions file's answer for ``change``; an accepted change of a declined link (or one that
         requires it) is left out with it."""
-        earlier = self.decisions.get(path, change)
+        earlier = self.decisions.answer(plan, change)
         if earlier and False in (self._links.get(change.link), self._links.get(change.requires)):
             return False
         return earlier
@@ -452,13 +463,14 @@ class Reviewer:
             key = self.decisions.key(fr.path, change)
             if key in decided:
                 continue
-            earlier = self._earlier(fr.path, change)
+            earlier = self._earlier(fr.plan, change)
             if earlier is None:
                 out.append(change)
                 continue
             self._decided.add(key)
-            if earlier is False and self.decisions.get(fr.path, change) and not self.quiet:
-                self.out.write(f"{self._where(fr, change)}: left out with the template edit it belongs to "
+            if earlier is False and self.decisions.answer(fr.plan, change) and not self.quiet:
+                what = "it belongs to" if self._links.get(change.link) is False else "it needs"
+                self.out.write(f"{self._where(fr, change)}: left out with the template edit {what} "
                                "(declined in the decisions file)\n")
             if change.link:
                 self._links.setdefault(change.link, earlier)
@@ -512,8 +524,9 @@ class Reviewer:
             self._taken[self.decisions.key(fr.path, change)] = "asked"
         else:
             self.rejected += 1
-        self.decisions.record(fr.path, change, accepted)
-        self._decided.add(self.decisions.key(fr.path, change))
+        if not self.decisions.shared(fr.plan, change):  # else the entry is the other change's (see ``answer``)
+            self.decisions.record(fr.path, change, accepted)
+            self._decided.add(self.decisions.key(fr.path, change))
         self._done += 1
         if change.link:
             self._links.setdefault(change.link, accepted)

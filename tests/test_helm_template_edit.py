@@ -390,10 +390,10 @@ def _files(chart: Path) -> dict[str, str]:
     return {str(p.relative_to(chart)): p.read_text(encoding="utf-8") for p in chart.rglob("*") if p.is_file()}
 
 
-# one member of the template edit declined, every other one accepted: in a template, values.yaml, README.md
+# one member of the template edit declined, every other one accepted: in a template, in README.md (in
+# podinfo's values.yaml each new key has the entry of the hardening that sets it: see the test below)
 DECLINED_IN = {
     "template": ("templates/hooks/job.yaml", "drop-capabilities"),
-    "values": ("values.yaml", "resources"),
     "readme": ("README.md", "no-service-account-token"),
 }
 
@@ -436,13 +436,10 @@ def test_a_template_edit_declined_in_one_file_is_left_out_of_every_file(where, h
         after = [r for p in filtered for r in p.findings]
         assert sum(r.change_id in needs for r in before) > 0
         why = f"needs {link}, which is left out: declined in podinfo/{rel} ({record})"
-        # (in values.yaml the declined key is also the hardening's own: that is declined, not left out)
-        own = {c.id for p in plans for c in p.changes if c.requires and answer(p, c) == "no"}
         assert len(after) == len(before)
         for r, r0 in zip(after, before):
-            assert (r.status, r.note, r.change_id) == (
-                ("exempt", f"declined in review ({record})", None) if r0.change_id in own else
-                ("unfixable", why, None) if r0.change_id in needs else (r0.status, r0.note, r0.change_id))
+            assert (r.status, r.note, r.change_id) == (("unfixable", why, None) if r0.change_id in needs else
+                                                       (r0.status, r0.note, r0.change_id))
         write(filtered)
     assert _files(chart) == expected
     original = CHARTS / "podinfo"
@@ -477,4 +474,61 @@ def test_a_template_edit_accepted_in_every_file_is_written_in_every_file(how, tm
         assert [len(p.changes) for p in filtered] == [len(p.changes) for p in plans]
         write(filtered)
     assert _files(chart) == expected
+    assert R.render(chart, None)
+
+
+def test_a_decisions_file_gives_the_next_review_and_filter_plans_what_the_review_wrote(tmp_path):
+    """The template edit accepted and every other change declined (the hardening of the new keys among
+    them): in values.yaml a new key and the hardening that sets it have one decisions entry, which is the
+    hardening's answer. A second review with that file, and ``filter_plans``, write what the first wrote."""
+    from kfix.review import load_decisions
+
+    first = copy_chart(tmp_path / "a", "podinfo")
+    out = subprocess.run([sys.executable, "-m", "kfix", "review", "--edit-templates", "--decisions",
+                          str(tmp_path / "a" / "decisions.yaml"), str(first)],
+                         input="y\n" + "n\n" * 400, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    written = _files(first)
+    assert written["templates/hooks/job.yaml"] == (GOLDEN / "podinfo" / "templates/hooks/job.yaml").read_text()
+    assert written["values.yaml"] != (GOLDEN / "podinfo" / "values.yaml").read_text()
+    assert R.render(first, None)
+
+    for how in ("review", "library"):
+        again = copy_chart(tmp_path / how, "podinfo")
+        record = tmp_path / how / "decisions.yaml"
+        shutil.copyfile(tmp_path / "a" / "decisions.yaml", record)
+        if how == "review":
+            out = kfix("review", "--edit-templates", "--decisions", str(record), str(again))  # nothing asked
+            assert out.returncode == 0, out.stderr
+            assert "(1/" not in out.stdout
+            assert record.read_text() == (tmp_path / "a" / "decisions.yaml").read_text()
+        else:
+            write(load_decisions(str(record)).filter_plans(plan(again, (), False)))
+        assert _files(again) == written, how
+
+
+def test_a_values_entry_of_a_new_key_and_its_hardening_declines_the_hardening(tmp_path):
+    """In values.yaml a new key and the hardening that sets it have one decisions entry (rule, file,
+    resource, container): its "no" is the hardening's. The template edit is written whole; that hardening,
+    and only it, is left out."""
+    from kfix.review import load_decisions
+
+    chart = copy_chart(tmp_path, "podinfo")
+    plans = plan(chart, (), False)
+    values = next(p for p in plans if isinstance(p, TemplatedValuesPlan))
+    move = next(c for c in values.moves if c.rule == "resources" and c.resource == "Job templates/hooks/job.yaml")
+    same = [c for c in values.changes if (c.rule, c.resource, c.container) == (move.rule, move.resource, move.container)]
+    assert len(same) == 2 and {bool(c.link) for c in same} == {True, False}
+    hardening = next(c for c in same if not c.link)
+    record = tmp_path / "decisions.yaml"
+    _decisions_file(record, chart, plans, lambda p, c: "no" if c in same else None)
+    filtered = load_decisions(str(record)).filter_plans(plans)
+    assert [[c.id for c in p.changes] for p in filtered] == \
+        [[c.id for c in p.changes if c is not hardening] for p in plans]
+    assert [r.status for p in filtered for r in p.findings if r.note == f"declined in review ({record})"] == \
+        ["exempt"] * sum(r.change_id == hardening.id for r in values.findings)
+    write(filtered)
+    golden = GOLDEN / "podinfo"
+    for rel, text in _files(golden).items():
+        assert (_files(chart)[rel] == text) == (rel != "values.yaml"), rel
     assert R.render(chart, None)
