@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported
+from kfix.yaml.blocks import find_blocks, guard_splices
 from kfix.yaml.loader import MERGE_TAG, Document
 from kfix.yaml.render import Style, flow, render_entries, render_items, scalar
 from kfix.yaml.source import line_ending_at
@@ -63,6 +64,7 @@ class Editor:
         self.root = _Ctx(doc.node, None, None, bool(getattr(doc.node, "flow_style", False)))
         self._keys: dict[int, dict] = {}
         self._children: dict[tuple[int, Any], _Ctx | None] = {}
+        self._pruned = False  # did the last plan remove emptied collections with their keys
 
     # ---- public -------------------------------------------------------------------------------
     def splices(self, op_list: list[O.Op]) -> list[Splice]:
@@ -81,6 +83,18 @@ class Editor:
 
         ``performed``: the operations were performed on the document's data already, in this order: which
         were no-ops then, and the data they left (it is not changed here)."""
+        try:
+            return self._edit(op_list, performed, prune=True)
+        except EditUnsupported:
+            if not self._pruned:
+                raise
+        # refused with emptied collections going with their keys (say a comment after one would join a
+        # block scalar before it once that key is gone): plan again, leaving them as {} and []
+        return self._edit(op_list, performed, prune=False)
+
+    def _edit(self, op_list: list[O.Op], performed: tuple[list[bool], Any] | None,
+              prune: bool) -> tuple[list[Splice], Any]:
+        self._pruned = False
         _check_conflicts(op_list)
         model = _Model()
         data = _Overlay(self.doc.data)
@@ -100,7 +114,8 @@ class Editor:
             self._check_shared(group)
         for node_id in [n for n, (_ctx, items) in model.appends.items() if not items]:
             del model.appends[node_id]  # every item it would add was discarded again
-        emptied = self._prune(model)
+        emptied = self._prune(model) if prune else []
+        self._pruned = bool(emptied)
         result = data.result() if performed is None else performed[1]
         if emptied:
             result = O.clone(result)
@@ -113,7 +128,8 @@ class Editor:
     def _prune(self, model: _Model) -> list[tuple]:
         """A mapping whose keys are all removed, or a list whose items are all removed, goes with its key
         (no ``{}`` or ``[]`` left behind) where that key can be cut as whole lines. Returns the data paths
-        of the collections removed that way, in the order removed (an emptied parent follows its child)."""
+        of the collections removed that way, in the order removed (an emptied parent follows its child).
+        ``edit`` plans again without this when the cuts cannot be written."""
         removed: list[tuple] = []
         queue = [(ctx, idxs, id(ctx.node) in model.inserts) for ctx, idxs in model.deletes.values()]
         queue += [(ctx, idxs, id(ctx.node) in model.appends) for ctx, idxs in model.discards.values()]
@@ -333,6 +349,8 @@ class Editor:
         # at one position, content of a deeper node goes before the keys of the nodes around it
         ranked.sort(key=lambda r: (r[1][0], r[1][1], -r[0]))
         out = self._keep_last_break([s for _, s in ranked])
+        if out:  # lines removed or added after a block scalar must leave its value as it was
+            out = guard_splices(self.text, out, find_blocks(self.text, self.doc.node))
         for a, b in zip(out, out[1:]):
             if b[0] < a[1]:
                 raise EditUnsupported("overlapping edits", self._line_at(a[0]))
