@@ -54,6 +54,18 @@ def find_blocks(text: str, root: Node | None) -> list[Block]:
     return [found[k] for k in sorted(found)]
 
 
+def value_end(text: str, node: ScalarNode) -> int:
+    """End of a block scalar's last line that belongs to its value (before that line's break): its last
+    content line, or its last trailing line when those are content too (kept, or indented past its content)."""
+    block = _block(text, node)
+    if not _kept_tail(text, block):
+        return block.body_end
+    end, header_end = block.end, _line_end(text, node.start_mark.index)
+    if text[end - 2:end] == "\r\n":
+        return max(end - 2, header_end)
+    return max(end - 1, header_end) if text[end - 1:end] == "\n" else end
+
+
 def _block(text: str, node: ScalarNode) -> Block:
     start, end = node.start_mark.index, node.end_mark.index
     line_start = text.rfind("\n", 0, start) + 1

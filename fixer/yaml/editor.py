@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported
-from kfix.yaml.blocks import find_blocks, guard_splices
+from kfix.yaml.blocks import find_blocks, guard_splices, value_end
 from kfix.yaml.loader import MERGE_TAG, Document
 from kfix.yaml.render import Style, flow, render_entries, render_items, scalar
 from kfix.yaml.source import line_ending_at
@@ -560,7 +560,7 @@ class Editor:
     def _node_end(self, node: Node) -> int:
         if isinstance(node, ScalarNode):
             if node.style in ("|", ">"):
-                return self._block_scalar_end(node)
+                return value_end(self.text, node)  # with its trailing lines where they are content
             return node.end_mark.index
         if getattr(node, "flow_style", False) or not node.value:
             return node.end_mark.index
@@ -568,19 +568,6 @@ class Editor:
             k, v = node.value[-1]
             return self._value_end(k, v)
         return self._item_end(node, len(node.value) - 1)
-
-    def _block_scalar_end(self, node: ScalarNode) -> int:
-        """End of a block scalar's last content line (trailing blank lines are not content unless kept)."""
-        start, end = node.start_mark.index, node.end_mark.index
-        header_end = self._line_end(start)
-        if "+" in self.text[start:header_end].split("#")[0]:  # kept trailing lines are content
-            if self.text[end - 2:end] == "\r\n":
-                return max(end - 2, header_end)
-            return max(end - 1, header_end) if self.text[end - 1:end] == "\n" else end
-        pos = end
-        while pos > header_end and self.text[pos - 1] in " \t\r\n":
-            pos -= 1
-        return pos
 
     def _block_end(self, node: Node, indent: int) -> int:
         """Where new lines go after a block collection: after its content and the comments nested in it."""
