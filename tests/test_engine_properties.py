@@ -485,7 +485,6 @@ DOCUMENTED_REFUSALS = (
     # a file without a final line break whose last lines follow a block scalar (| or >, not |-): that scalar's
     # value ends with the line break before them, which removing them (or adding lines) would take (or add)
     "the file has no final line break: removing its last lines would change the block scalar",
-    "the file ends in this block scalar without a line break",
     # a comment indented like a block scalar's content, after a key that goes, would join the scalar
     "would become part of the block scalar",
 )
@@ -848,8 +847,6 @@ def test_bug12_pipeline_legacy_seccomp_annotation_after_a_kept_block_scalar() ->
     # no final line break: the removed last line takes the break before it, which ends the scalar's value
     ("d: |\n  x\nb: 1", [O.Delete(("b",))], "no final line break"),
     ("d: |+\n  x\n\nb: 1", [O.Delete(("b",))], "no final line break"),
-    # the file ends in the scalar without a line break: a new line after it would give it one
-    ("d: >\n  x", [O.Set(("b",), 1)], "without a line break"),
 ])
 def test_bug13_edits_that_would_change_a_block_scalar_are_refused(text: str, op_list: list, why: str) -> None:
     with pytest.raises(EditUnsupported, match=why) as exc:
@@ -859,7 +856,7 @@ def test_bug13_edits_that_would_change_a_block_scalar_are_refused(text: str, op_
 
 def test_bug13_a_stripped_block_scalar_has_no_line_break_to_lose() -> None:
     assert edit("d: |-\n  x\nb: 1", [O.Delete(("b",))]) == "d: |-\n  x"
-    assert edit("d: |-\n  x", [O.Set(("b",), 1)]) == "d: |-\n  x\nb: 1"
+    assert edit("d: |-\n  x", [O.Set(("b",), 1)]) == "d: |-\n  x\nb: 1"  # (| or >: the file is refused)
 
 
 def test_bug13_pipeline_last_annotation_after_a_block_scalar_without_final_line_break() -> None:
@@ -871,7 +868,8 @@ def test_bug13_pipeline_last_annotation_after_a_block_scalar_without_final_line_
     plan = plan_bytes("p.yaml", raw, OPTIONS[False, "one"])
     assert plan.error is None, str(plan.error)
     assert plan.new_text is not None and plan.new_text.endswith(
-        "  annotations:\n    description: |\n      line one\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default")
+        "  annotations:\n    description: |\n      line one\n"
+        "    seccomp.security.alpha.kubernetes.io/pod: runtime/default")
     notes = [r.note for r in plan.findings if r.status == "unfixable"]
     assert any("no final line break" in n and "(line 10)" in n for n in notes), notes
 

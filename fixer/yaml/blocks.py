@@ -3,10 +3,10 @@
 A block scalar runs until the first non-blank line indented less than its content. With keep chomping
 (``+``) the blank lines before that line are part of its value, and unless it strips (``-``) so is the
 line break of its last line. Lines removed or added right after one can therefore change its value: once
-the line that ended it is gone, the blank lines or deeper-indented comments after it would join it; and a
-file without a final line break can lose or gain the break that ends it. ``guard_splices`` keeps every
-edit from changing a block scalar: a removal that would hand blank lines to a kept scalar takes them too,
-and what cannot be written without changing one is refused with the scalar's line.
+the line that ended it is gone, the blank lines or deeper-indented comments after it would join it; and in
+a file without a final line break, removing the last lines takes the break that ends it. ``guard_splices``
+keeps every edit from changing a block scalar: a removal that would hand blank lines to a kept scalar takes
+them too, and what cannot be written without changing one is refused with the scalar's line.
 """
 
 from __future__ import annotations
@@ -163,9 +163,8 @@ def _check_added(text: str, block: Block, pos: int, new: str) -> None:
         if _kept_tail(text, block):
             raise EditUnsupported("new lines here would split the block scalar's trailing lines", block.line)
     elif pos >= len(text) and not text.endswith("\n"):
-        if block.chomp != "-":
-            raise EditUnsupported("the file ends in this block scalar without a line break; new lines after it "
-                                  "would add one to its value", block.line)
+        return  # the file ends in the scalar without a line break: the whole file is refused, with its reason
+        # and line (kfix.yaml.loader.ends_in_open_block_scalar), as a new line after it would give it one
     elif _joins(new.lstrip("\r\n").split("\n")[0], block):
         raise EditUnsupported("new lines here would become part of the block scalar above them", block.line)
 
