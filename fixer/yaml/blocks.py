@@ -21,6 +21,8 @@ from kfix.errors import EditUnsupported
 
 Splice = tuple[int, int, str]
 _HEADER = re.compile(r"[|>](?:([1-9])([+-]?)|([+-]?)([1-9]?))$")
+# what every block scalar's header line ends with: the indicator, its modifiers, spaces and a comment
+_MAY_BE_HEADER = re.compile("[|>][-+1-9]{0,2}[ \t]*(?:#[^\n\r\x85\u2028\u2029]*)?(?:[\n\r\x85\u2028\u2029]|\\Z)")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Block:
 
 def find_blocks(text: str, root: Node | None) -> list[Block]:
     """The block scalars under ``root``, in text order."""
+    if root is None or _MAY_BE_HEADER.search(text) is None:  # most manifests have none: no walk over the nodes
+        return []
     found: dict[int, Block] = {}
     stack = [root] if root is not None else []
     seen: set[int] = set()
