@@ -43,6 +43,11 @@ class RunResult:
         return [p for p in self.plans if p.error is not None]
 
     @property
+    def declined(self) -> int:
+        """Changes a decisions file left out (declined in review)."""
+        return sum(p.declined for p in self.plans)
+
+    @property
     def changed(self) -> list[FilePlan]:
         """Plans that change their file (and met no error, such as a file that could not be written)."""
         return [p for p in self.plans if p.changed and p.error is None]
@@ -94,6 +99,7 @@ class _RunState:
     cache: ContentCache | None = None  # findings of files that needed no change, by content and facts
     stamps: dict[str, FileStamp] = field(default_factory=dict)  # path -> what reading its unit found
     absolute: dict[str, str] = field(default_factory=dict)  # path -> its absolute path
+    decisions: Any = None  # kfix.review.Decisions: each plan without the changes declined there, before writing
 
 
 # Per thread: a pool worker process plans in one thread, and in-process runs may plan in several threads
@@ -158,11 +164,13 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
             return _answered(cand, hit, stamp, patch_note, state)
     plan = _plan_safely(cand.path, raw, options, inventory)
     plan.stamp = stamp
-    if cache is not None:
+    if cache is not None:  # of the plan before the decisions: a file with declined changes is not cached
         entry = cache.entry_of(plan, key)
         plan.cache_entry = (absolute, entry) if entry is not None else None
     if patch_note and plan.error is None:
         plan.note = patch_note
+    if state.decisions is not None:  # one file's plan: a template edit's links are within a chart (planned apart)
+        plan = state.decisions.filter(plan)
     if state.write:
         write_plan(plan, state.roots)
     return keep_only(plan, state.output)
@@ -276,7 +284,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
                progress: Callable[[int, int], None] | None = None,
                values_files: tuple[str, ...] = (), write: bool = False,
                max_file_size: int = DEFAULT_MAX_FILE_SIZE, lean: bool = False,
-               ignore_files: bool = True, cache: bool = False, output: str | None = None) -> RunResult:
+               ignore_files: bool = True, cache: bool = False, output: str | None = None,
+               decisions: Any = None) -> RunResult:
     """Plan every YAML and Python file under ``paths``. ``jobs`` 0 = all cores for large inputs, 1 = in-process.
 
     Helm charts (a folder with Chart.yaml) are planned through their values files (``values_files``:
@@ -290,6 +299,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     ``ignore_files``: folders are walked without what git ignores. ``cache``: use the content cache
     (``kfix.cache``) for the files that needed no change last time (their plans have findings, no
     changes and no ``source``: they were not parsed).
+    ``decisions`` (``kfix.review.Decisions``): each plan goes through its ``filter_plans`` before anything
+    is kept or written (a chart's plans all together): declined changes are left out, their findings exempt.
     """
     roots = resolved_roots(list(paths) + list(values_files))
     listing = Listing()  # one read of each folder, for discovery and for the deployment units
@@ -309,7 +320,7 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
             raise ValueError(f"output: one of {OUTPUTS}")
         state = _RunState(options, Inventory(), write=write, output=output or ("summary" if lean else None),
                           roots=roots, max_size=max_file_size,
-                          cache=_open_cache(paths, options) if cache else None)
+                          cache=_open_cache(paths, options) if cache else None, decisions=decisions)
         _unit_facts(state, candidates, paths, listing)
         # what the cache answers (and what discovery refused) is known here; only the rest is planned
         known = [_known_plan(cand, state) for cand in candidates] if state.cache is not None else []
@@ -351,6 +362,8 @@ def plan_paths(paths: list[str], options: Options, excludes: tuple[str, ...] = (
     finally:
         if collecting:
             gc.enable()
+    if decisions is not None:  # a template edit spans a chart's files: they are kept or left out together
+        chart_plans = decisions.filter_plans(chart_plans)
     for plan in chart_plans:
         if write:
             write_plan(plan, roots)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from kfix.workloads import DEFAULT_CUSTOM_RESOURCES, CustomResource
 
 KEYS = {"profile", "select", "ignore", "unsafe-fixes", "exclude", "run-as-user", "run-as-group", "fs-group",
         "resources", "writable-paths", "allowed-capabilities", "custom-resources", "max-file-size",
-        "edit-templates"}
+        "edit-templates", "decisions"}
 MAX_CONFIG_SIZE = 1024 * 1024
 
 
@@ -33,6 +34,7 @@ class Config:
     source: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; a larger input is reported, not read
     edit_templates: bool = False  # Helm charts: template edits (off: charts change through values only)
+    decisions: str | None = None  # the project's decisions file (kfix.review), relative to the configuration's folder
 
 
 def find_config(start: Path) -> Path | None:
@@ -183,8 +185,22 @@ def parse_config(raw: Any, where: str = "configuration") -> Config:
     edit = raw.get("edit-templates", False)
     if not isinstance(edit, bool):
         raise ConfigError(f"{where}: 'edit-templates' must be true or false")
+    decisions = raw.get("decisions")
+    if decisions is not None and (not isinstance(decisions, str) or not decisions.strip()):
+        raise ConfigError(f"{where}: 'decisions' must be the path of a decisions file (relative to the "
+                          "configuration's folder)")
     return Config(profile, select, ignore, unsafe, _list(raw, "exclude", where), settings, tuple(custom), where,
-                  max_size, edit)
+                  max_size, edit, decisions)
+
+
+def decisions_path(config: Config) -> str | None:
+    """The absolute path of the configured decisions file (``decisions:`` is relative to the folder of the
+    configuration file that names it), or None when none is configured."""
+    if config.decisions is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(config.source)) if config.source and os.path.exists(config.source) \
+        else os.getcwd()
+    return os.path.normpath(os.path.join(folder, config.decisions))
 
 
 def check_rule_ids(ids: tuple[str, ...] | list[str], where: str) -> None:

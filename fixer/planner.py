@@ -102,6 +102,7 @@ class FilePlan:
     settled: bool | None = field(default=None, repr=False, compare=False)  # ``changed``, once the texts are let go
     diff: str | None = field(default=None, repr=False, compare=False)  # the unified diff, made where it was planned
     cache_entry: Any = field(default=None, repr=False, compare=False)  # what the run's cache is to record of it
+    declined: int = field(default=0, repr=False, compare=False)  # changes a decisions file left out (kfix.review)
 
     @property
     def changed(self) -> bool:

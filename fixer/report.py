@@ -263,6 +263,8 @@ def summary(result, written: bool) -> str:
         parts.append(f"{statuses['unfixable']} could not be edited safely")
     if statuses["report"]:
         parts.append(f"{_n(statuses['report'], 'finding')} to fix by hand")
+    if getattr(result, "declined", 0):
+        parts.append(f"{result.declined} declined in review (decisions file)")
     errors = result.errors
     if errors:
         parts.append(f"{_n(len(errors), 'file')} skipped: " + ", ".join(display_path(p.path) for p in errors[:3])

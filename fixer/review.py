@@ -2,9 +2,10 @@
 
 Asking (and editing) is kept apart from writing: ``Reviewer.run`` only decides, ``Reviewer.write``
 writes, so a review interrupted before its end leaves every file as it was. Answers can be kept in
-a decisions file: a later review asks only about new changes, and the bot and CI honour the same
-file through ``load_decisions(path).filter_plans(plans)`` so a declined change is never proposed again
-(and a change that only works together with changes in other files is kept or left out with them).
+a decisions file: a later review asks only about new changes, and ``scan``/``diff``/``apply`` and the bot
+honour the same file (``decisions:`` in the configuration; ``kfix.api.plan_paths(..., decisions=)``, which
+uses ``load_decisions(path).filter_plans(plans)``) so a declined change is never proposed again (and a change
+that only works together with changes in other files is kept or left out with them).
 
     reviewer = Reviewer(result, options, ask=my_prompt, out=sys.stdout)
     reviewer.run()
@@ -186,8 +187,9 @@ class Decisions:
                 rep = replace(rep, status=status, note=note, change_id=None)
             findings.append(rep)
         keep.sort(key=plan.changes.index)
+        declined = sum(1 for status, _ in left.values() if status == "exempt")
         return replace(plan, changes=keep, findings=findings, new_text=text if keep else None,
-                       diff=None, settled=None), stuck
+                       diff=None, settled=None, declined=plan.declined + declined), stuck
 
     def dumps(self) -> str:
         rows = [{"rule": rule, "file": file, "resource": resource, "container": container or None,

@@ -37,7 +37,7 @@ def pack(plan: FilePlan, output: str | None) -> Any:
     if len(changes) != len(plan.changes):
         return plan
     return (full, plan.path, source, findings, changes, plan.error, plan.note, plan.kubernetes, stamp, plan.settled,
-            plan.diff, plan.cache_entry)
+            plan.diff, plan.cache_entry, plan.declined)
 
 
 def _finding(rep: Reported, full: bool) -> tuple:
@@ -51,14 +51,14 @@ def unpack(packed: Any) -> FilePlan:
     """The plan ``pack`` gave (a plan sent as it is comes back as it is)."""
     if isinstance(packed, FilePlan):
         return packed
-    full, path, source, findings, changes, error, note, kubernetes, stamp, settled, diff, cache_entry = packed
+    full, path, source, findings, changes, error, note, kubernetes, stamp, settled, diff, cache_entry, declined = packed
     plan = FilePlan(path, None if source == _NO_SOURCE else SourceText("", source == _EMPTY_BOM_SOURCE),
                     [_reported(item, full) for item in findings],
                     [Change(cid, rule, _FIX[fix], doc, resource, container, line, [], [], link, requires)
                      for cid, rule, fix, doc, resource, container, line, link, requires in changes],
                     error=error, note=note, kubernetes=kubernetes)
     plan.stamp = FileStamp(*stamp) if stamp is not None else None
-    plan.settled, plan.diff, plan.cache_entry = settled, diff, cache_entry
+    plan.settled, plan.diff, plan.cache_entry, plan.declined = settled, diff, cache_entry, declined
     return plan
 
 

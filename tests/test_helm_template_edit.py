@@ -532,3 +532,36 @@ def test_a_values_entry_of_a_new_key_and_its_hardening_declines_the_hardening(tm
     for rel, text in _files(golden).items():
         assert (_files(chart)[rel] == text) == (rel != "values.yaml"), rel
     assert R.render(chart, None)
+
+
+def test_configured_decisions_keep_a_declined_template_edit_out_of_apply_and_diff(tmp_path):
+    """``decisions:`` in the configuration, honoured by ``kfix diff`` and ``kfix apply --write
+    --edit-templates``: the chart's plans are filtered together, so a template edit declined in one template
+    is left out of every file it spans (with the hardening of its new keys), the rest of the chart is fixed,
+    and the chart still renders."""
+    project = tmp_path / "project"
+    chart = copy_chart(project, "podinfo")
+    plans = plan(chart, (), False)
+    rel, rule = DECLINED_IN["template"]
+    declined = next(c for p in plans if Path(p.path) == chart / rel for c in p.changes if c.link and c.rule == rule)
+    (project / "review").mkdir()
+    _decisions_file(project / "review" / "decisions.yaml", chart, plans,
+                    lambda p, c: "no" if Path(p.path) == chart / rel and c.rule == rule
+                    and (c.resource, c.container) == (declined.resource, declined.container) else None)
+    (project / ".kfix.yaml").write_text("decisions: review/decisions.yaml\n")
+    expected = _without_the_link(chart, plans)
+
+    diff = kfix("diff", "--edit-templates", "podinfo", cwd=project)
+    assert diff.returncode == 1, diff.stderr
+    assert "templates/" not in diff.stdout and "README.md" not in diff.stdout and "+++ b/podinfo/values.yaml" in diff.stdout
+    assert "declined in review (decisions file)" in diff.stderr
+    out = kfix("apply", "--write", "--edit-templates", "podinfo", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert _files(chart) == expected
+    original = CHARTS / "podinfo"
+    for name in [n for n in expected if n.startswith("templates/") or n == "README.md"]:
+        assert (chart / name).read_bytes() == (original / name).read_bytes(), name
+    before, after = R.render(original, None), R.render(chart, None)
+    assert R.outside_changes(before, after, R.unstable_paths(before, R.render(original, None)), volumes=True) == []
+    again = kfix("apply", "--check", "--edit-templates", "podinfo", cwd=project)
+    assert again.returncode == 0, again.stderr  # the declined edit stays out: nothing left to do

@@ -626,3 +626,112 @@ def test_credentials_env_keeps_the_secret_out_of_files():
         assert token not in env.values() and "GIT_ASKPASS" not in env
     with gitops.credentials_env("git@example.com:a/b.git", token) as env:
         assert "GIT_ASKPASS" not in env
+
+
+# --- decisions files ---------------------------------------------------------------------------------
+
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.25
+        - name: sidecar
+          image: busybox:1.36
+"""
+DECLINE_SIDECAR = ("decisions:\n- {rule: drop-capabilities, file: %s, resource: Deployment/web, container: sidecar, "
+                   "decision: 'no'}\n")
+
+
+def _commit_on_main(world: World, files: dict[str, str], message: str) -> str:
+    git(world.people, "checkout", "-q", "main")
+    git(world.people, "pull", "-q", "--ff-only", "origin", "main")
+    for name, text in files.items():
+        (world.people / name).parent.mkdir(parents=True, exist_ok=True)
+        (world.people / name).write_text(text)
+    git(world.people, "add", "-A")
+    git(world.people, "commit", "-q", "-m", message)
+    git(world.people, "push", "-q", "origin", "main")
+    return world.sha("refs/heads/main")
+
+
+def _web_without_the_sidecars_caps(world: World) -> tuple[str, str]:
+    """deploy/web.yaml of main with every change, and without the sidecar's drop-capabilities."""
+    from kfix.api import render_subset
+
+    check = world.tmp / "check-web"
+    shutil.rmtree(check, ignore_errors=True)
+    git(world.tmp, "clone", "-q", str(world.remote), str(check))
+    plan = plan_paths([str(check / "deploy" / "web.yaml")], make_options(Config())).plans[0]
+    keep = {c.id for c in plan.changes if (c.rule, c.container) != ("drop-capabilities", "sidecar")}
+    assert len(keep) == len(plan.changes) - 1
+    return plan.new_text, render_subset(plan, keep)
+
+
+def test_decisions_file_configured_on_the_base_is_honoured(world, forge_server, kind):
+    """The base's .kfix.yaml names a decisions file: the change a person declined in review is not pushed
+    (the other container's is), and the body says what was left out and where it is recorded."""
+    fake = forge_server
+    _commit_on_main(world, {"deploy/web.yaml": WEB, ".kfix.yaml": "decisions: review/decisions.yaml\n",
+                            "review/decisions.yaml": DECLINE_SIDECAR % "../deploy/web.yaml"}, "web, and a review")
+    every, without = _web_without_the_sidecars_caps(world)
+    assert every != without
+
+    out = run_bot(world, fake, kind)
+    assert out.status is Status.CREATED, out.message
+    assert git(world.remote, "show", f"{BRANCH}:deploy/web.yaml") == without.rstrip("\n")
+    assert "deploy/web.yaml" in out.files and ".kfix.yaml" not in out.files and "review/decisions.yaml" not in out.files
+    assert out.result.declined == 1
+    body = fake.pulls[kind][1].body
+    assert "1 change was left out because a person declined it in review (recorded in `review/decisions.yaml`" \
+        in body
+    assert "opted out" not in body  # declined changes are not counted as exemption annotations
+    assert "container `sidecar`" in body and "container `app`" in body  # the sidecar's other fixes are there
+
+    # given rules (options) do not set a person's decisions aside
+    dry = propose(str(world.clone), ["deploy"], make_options(Config()), dry_run=True, base="main")
+    assert dry.result.declined == 1 and "- ALL" in dry.diff and dry.diff.count("+                - ALL") == 1
+
+    # with the decisions file gone from the base, the change is proposed again
+    git(world.people, "rm", "-q", "review/decisions.yaml")
+    git(world.people, "commit", "-q", "-m", "forget the review")
+    git(world.people, "push", "-q", "origin", "main")
+    again = run_bot(world, fake, kind)
+    assert again.status is Status.UPDATED
+    assert git(world.remote, "show", f"{BRANCH}:deploy/web.yaml") == every.rstrip("\n")
+    assert "declined" not in fake.pulls[kind][1].body
+
+
+def test_decisions_file_passed_explicitly(world, forge_server):
+    """A decisions file given to the bot (here not committed, as ``kfix review`` just wrote it in the clone):
+    its entries answer for the base's files at the same place; a file that does not exist is an error."""
+    fake = forge_server
+    _commit_on_main(world, {"deploy/web.yaml": WEB}, "web")
+    git(world.clone, "pull", "-q", "--ff-only", "origin", "main")
+    _, without = _web_without_the_sidecars_caps(world)
+    (world.clone / "mine.yaml").write_text(DECLINE_SIDECAR % "deploy/web.yaml")
+
+    env = {"KFIX_TOKEN": fake.token}
+    args = ["pr", "--forge", "github", "--repo-slug", SLUG, "--api-url", fake.api_url("github"), "--base", "main",
+            "deploy"]
+    dry = kfix(world.clone, *args, "--dry-run", "--decisions", "mine.yaml", env_extra=env)
+    assert dry.returncode == 1, dry.stderr
+    assert "1 change was left out because a person declined it in review (recorded in `mine.yaml`" in dry.stdout
+    missing = kfix(world.clone, *args, "--decisions", "nope.yaml", env_extra=env)
+    assert missing.returncode == 2 and "--decisions nope.yaml: no such file" in missing.stderr
+    with pytest.raises(BotError, match="no such file"):
+        run_bot(world, fake, "github", decisions="nope.yaml")
+
+    out = run_bot(world, fake, "github", decisions="mine.yaml")
+    assert out.status is Status.CREATED and out.result.declined == 1
+    assert git(world.remote, "show", f"{BRANCH}:deploy/web.yaml") == without.rstrip("\n")
+    assert "mine.yaml" not in out.files

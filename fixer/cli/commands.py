@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from kfix.cli.options import (COLOR, CONFIG, EDIT_TEMPLATES, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_CACHE, NO_COLOR,
+from kfix.cli.options import (COLOR, CONFIG, DECISIONS, EDIT_TEMPLATES, EXCLUDE, FAIL_ON, IGNORE, JOBS, NO_CACHE, NO_COLOR,
                               NO_IGNORE, PATHS, PROFILE, QUIET, SELECT, UNSAFE, VALUES, ColorChoice, FailOn, Format,
                               Profile, Run, apply_exit_code,
                               exit_code, fail)
@@ -23,12 +23,14 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
          ignore: Optional[List[str]] = IGNORE, unsafe_fixes: bool = UNSAFE, config: Optional[str] = CONFIG,
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-         no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES) -> None:
+         no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES,
+         decisions: Optional[str] = DECISIONS) -> None:
     """Report findings (rule, file, line, resource, container, safe/unsafe/report-only); exit 1 if any."""
     from kfix import report
 
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates,
+              decisions=decisions, with_decisions=True)
     result = run.plan(paths, output="findings")
     run.report_problems(result)
     findings = result.findings()
@@ -38,7 +40,9 @@ def scan(paths: List[str] = PATHS, format: Format = typer.Option(Format.text, "-
         sys.stdout.write((report.as_json if format is Format.json else report.as_text)(findings))
     open_findings = [f for f in findings if f.status != "exempt"]
     if not quiet and format is Format.text:
-        typer.echo(f"{len(open_findings)} findings in {len({f.file for f in open_findings})} files", err=True)
+        n = result.declined
+        declined = f" ({n} change{'' if n == 1 else 's'} declined in review)" if n else ""
+        typer.echo(f"{len(open_findings)} findings in {len({f.file for f in open_findings})} files{declined}", err=True)
     raise typer.Exit(exit_code(result, bool(open_findings)))
 
 
@@ -86,7 +90,8 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
           author: Optional[str] = typer.Option(None, "--author", help='Author of the --branch commit, "Name <email>" '
                                                "(default: kfix <kfix@users.noreply.github.com>)."),
           values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
-          no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES) -> None:
+          no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE, edit_templates: bool = EDIT_TEMPLATES,
+          decisions: Optional[str] = DECISIONS) -> None:
     """Fix the files: without --write, print the unified diff (a dry run); with '-', filter stdin to stdout.
 
     Exit 1 when a file would change (dry run, --check) or, with --fail-on, when such findings remain."""
@@ -95,7 +100,8 @@ def apply(paths: List[str] = PATHS, write: bool = typer.Option(False, "--write",
     if branch is not None and (not write or check):
         fail("--branch needs --write (and not --check)")
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates,
+              decisions=decisions, with_decisions=True)
     if branch is not None:
         from kfix.cli.git import apply_to_branch
 
@@ -110,10 +116,11 @@ def diff(paths: List[str] = PATHS, profile: Optional[Profile] = PROFILE, select:
          exclude: Optional[List[str]] = EXCLUDE, jobs: int = JOBS, quiet: bool = QUIET,
          no_color: bool = NO_COLOR, values: Optional[List[str]] = VALUES, color: Optional[ColorChoice] = COLOR,
          no_ignore: bool = NO_IGNORE, no_cache: bool = NO_CACHE,
-         edit_templates: bool = EDIT_TEMPLATES) -> None:
+         edit_templates: bool = EDIT_TEMPLATES, decisions: Optional[str] = DECISIONS) -> None:
     """Print the unified diff of the proposed fixes (the same as 'apply' without --write)."""
     run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values, paths=paths,
-              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates)
+              color=color, no_ignore=no_ignore, cache=not no_cache, edit_templates=edit_templates,
+              decisions=decisions, with_decisions=True)
     if paths == ["-"]:
         from kfix.api import plan_bytes
         from kfix.diffs import unified_diff

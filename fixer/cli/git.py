@@ -105,6 +105,9 @@ def _repo_paths(paths: Optional[List[str]], root: str) -> list[str]:
 
 PR_CONFIG = typer.Option(None, "--config", help="Configuration file (default: the .kfix.yaml or [tool.kfix] at the "
                                                 "root of the base branch).")
+PR_DECISIONS = typer.Option(None, "--decisions", metavar="FILE",
+                            help="A decisions file of the repository ('kfix review --decisions'): changes declined "
+                                 "there are not proposed (default: 'decisions' in the configuration, the base's own).")
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +128,7 @@ def register(app: typer.Typer) -> None:
            profile: Optional[Profile] = PROFILE, select: Optional[List[str]] = SELECT, ignore: Optional[List[str]] = IGNORE,
            unsafe_fixes: bool = UNSAFE, config: Optional[str] = PR_CONFIG, exclude: Optional[List[str]] = EXCLUDE,
            jobs: int = JOBS, quiet: bool = QUIET, no_color: bool = NO_COLOR,
-           color: Optional[ColorChoice] = COLOR) -> None:
+           color: Optional[ColorChoice] = COLOR, decisions: Optional[str] = PR_DECISIONS) -> None:
         """Put the fixes on a branch (one commit on the remote base) and open or update a pull/merge request.
 
         The token comes from KFIX_TOKEN or the forge's usual variable (GITHUB_TOKEN, GITLAB_TOKEN,
@@ -156,15 +159,24 @@ def register(app: typer.Typer) -> None:
         repo_paths = _repo_paths(paths, root)
         options = None
         excludes = tuple(split_list(exclude))
+        if decisions is not None and not os.path.isfile(decisions):
+            fail(f"--decisions {decisions}: no such file")
         if config is not None:
+            from kfix.config import decisions_path
+
             run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
             options, excludes = run.options, run.excludes
+            configured = decisions_path(run.config)
+            if decisions is None and configured is not None and os.path.isfile(configured):
+                decisions = configured
+        if decisions is not None:
+            decisions = os.path.abspath(decisions)
         try:
             outcome = propose(root, repo_paths, options, client, base, branch, remote=remote, labels=split_list(label),
                               draft=draft, dry_run=dry_run, author=actor, token=token,
                               profile=profile.value if profile else None, select=split_list(select),
                               ignore=split_list(ignore), unsafe_fixes=True if unsafe_fixes else None,
-                              excludes=excludes, jobs=jobs)
+                              excludes=excludes, jobs=jobs, decisions=decisions)
         except (BotError, ConfigError, ValueError) as exc:
             fail(gitops.scrub(str(exc), [token]))
         for err in outcome.errors:

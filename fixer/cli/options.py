@@ -61,7 +61,8 @@ class Run:
 
     def __init__(self, profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, values=None,
                  *, paths: Optional[List[str]] = None, color: Optional[ColorChoice] = None, no_ignore: bool = False,
-                 cache: bool = False, edit_templates: bool = False):
+                 cache: bool = False, edit_templates: bool = False, decisions: Optional[str] = None,
+                 with_decisions: bool = False):
         from kfix.api import make_options
         from kfix.config import config_for_paths
         from kfix.errors import ConfigError
@@ -85,6 +86,35 @@ class Run:
         self.ignore_files = not no_ignore
         self.cache = cache  # the content cache (kfix.cache): scan, apply and diff, unless --no-cache
         self.color = use_color(ColorChoice.never if no_color else color)
+        # per group: the decisions file (kfix.review) its plans go through; None: none
+        self.decisions: list = [None] * len(self.groups)
+        if with_decisions:
+            self.decisions = [self.load_decisions(decisions, cfg) for cfg, *_ in self.groups]
+
+    @staticmethod
+    def load_decisions(explicit: Optional[str], cfg) -> object:
+        """The decisions file given (``--decisions``: it must exist and be readable) or configured
+        (``decisions:``; one that does not exist yet is no decisions), as ``kfix.review.Decisions``."""
+        from kfix.config import decisions_path
+        from kfix.review import DecisionsError, load_decisions
+
+        path = explicit or decisions_path(cfg)
+        if path is None:
+            return None
+        if not os.path.exists(path):
+            if explicit:
+                fail(f"--decisions {explicit}: no such file")
+            return None
+        if explicit and os.path.isdir(path):
+            fail(f"--decisions {explicit}: a folder, not a decisions file")
+        try:  # as findings' notes name it: relative to the working folder when under it
+            shown = os.path.relpath(path)
+        except ValueError:  # another drive
+            shown = os.pardir
+        try:
+            return load_decisions(path if shown.startswith(os.pardir) else shown)
+        except DecisionsError as exc:
+            fail(one_line(exc))
 
     def plan(self, paths: list[str], write: bool = False, output: Optional[str] = None):
         """Plan ``paths`` (``-``: stdin). ``output``: what of each plan the command shows
@@ -102,12 +132,12 @@ class Run:
 
         result = RunResult()
         try:
-            for cfg, options, excludes, group in self.groups:
+            for (cfg, options, excludes, group), decisions in zip(self.groups, self.decisions):
                 part = plan_paths(paths if len(self.groups) == 1 else group, options, excludes, self.jobs,
                                   progress=show, values_files=self.values_files, write=write,
                                   output=output or ("summary" if write else None),
                                   max_file_size=cfg.max_file_size, ignore_files=self.ignore_files,
-                                  cache=self.cache)
+                                  cache=self.cache, decisions=decisions)
                 result.plans.extend(part.plans)
         except ConfigError as exc:
             fail(str(exc))
@@ -176,6 +206,9 @@ NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the ca
 EDIT_TEMPLATES = typer.Option(False, "--edit-templates", help="Helm charts: also edit templates where values cannot "
                               "reach a field (moved into a new values key, proven to render byte for byte, then "
                               "hardened through it).")
+DECISIONS = typer.Option(None, "--decisions", metavar="FILE",
+                         help="A decisions file 'kfix review --decisions' wrote (default: 'decisions' in the "
+                              "configuration): changes declined there are left out and their findings exempt.")
 VALUES = typer.Option(None, "--values", "-f", help="A values file of the Helm chart being fixed (repeatable, in "
                       "helm's order); kfix edits it where it overrides the chart's values.yaml.")
 

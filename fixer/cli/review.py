@@ -17,7 +17,8 @@ REVIEW_PATHS = typer.Argument(..., help="Files or directories to review (answers
 YES = typer.Option(False, "--yes", "-y", help="Accept every proposed change without asking.")
 DECISIONS = typer.Option(None, "--decisions", metavar="FILE",
                          help="Record answers in FILE (YAML, or JSON if *.json) and honour earlier ones: "
-                              "declined changes are not proposed again, later runs ask only about new ones.")
+                              "declined changes are not proposed again, later runs ask only about new ones "
+                              "(default: 'decisions' in the configuration).")
 
 
 def _make_ask(interactive: bool):
@@ -53,8 +54,11 @@ def register(app: typer.Typer) -> None:
             fail("review reads its answers from stdin; pass files or directories, not '-'")
         run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color, paths=paths,
                   color=color, no_ignore=no_ignore, edit_templates=edit_templates)
+        from kfix.config import decisions_path
+
+        path = decisions or decisions_path(run.config)  # a configured file that does not exist yet is made here
         try:
-            record = load_decisions(decisions) if decisions else None
+            record = load_decisions(path) if path else None
         except DecisionsError as exc:
             fail(str(exc))
         interactive = sys.stdin.isatty()

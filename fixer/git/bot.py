@@ -17,8 +17,9 @@ What ``propose`` does, in order:
 3. If the remote bot branch holds anything but the bot's single commit on some version of the base
    (a commit by someone else, more than one commit, a merge), stops: ``PERSON_PUSHED``.
 4. Checks the base out in a temporary ``git worktree``, runs the fixes there (configuration from the
-   base's own ``.kfix.yaml`` unless options are given). Nothing to fix: ``NOTHING_TO_FIX`` (no branch,
-   no request).
+   base's own ``.kfix.yaml`` unless options are given). The changes a person declined in the decisions
+   file (``decisions=``, else the one the configuration names: ``decisions:`` in the base's own) are left
+   out. Nothing to fix: ``NOTHING_TO_FIX`` (no branch, no request).
 5. Builds one commit on the base (author and committer: the bot identity). If the remote bot branch
    already has that exact tree on that exact base: no push (``UP_TO_DATE`` when the request is open
    and its description current). Otherwise force-pushes with a lease on the remote branch's previous
@@ -47,7 +48,7 @@ from git import Actor
 
 from kfix.git import gitops, prbody
 from kfix.api import RunResult, make_options, plan_paths
-from kfix.config import Config, load_config
+from kfix.config import Config, decisions_path, load_config
 from kfix.diffs import unified_diff
 from kfix.git.forges import Forge, ForgeError, PullRequest, truncate_body
 from kfix.planner import Options
@@ -115,6 +116,37 @@ def _config_at(root: str) -> Config:
     return Config()
 
 
+def _decisions(tree: str, root: str, explicit: str | None, config: Config):
+    """The decisions the bot honours (``kfix.review.Decisions``), or None: ``explicit`` (a file in the clone at
+    ``root``; it must exist), else the one ``config`` names (none yet: no decisions). A file in the clone, not
+    in the base's checkout ``tree``, is read where it is and answers for the files at the same place in ``tree``."""
+    from kfix.review import DecisionsError, load_decisions
+
+    path = os.path.join(root, explicit) if explicit else decisions_path(config)
+    if path is None:
+        return None
+    if not os.path.isfile(path):
+        if explicit:
+            raise BotError(f"decisions file {explicit}: no such file")
+        return None
+    real = os.path.realpath(path)
+    anchor = None
+    for folder in (tree, root):
+        inside = os.path.relpath(real, os.path.realpath(folder))
+        if inside != os.pardir and not inside.startswith(os.pardir + os.sep):
+            anchor = os.path.join(tree, inside)
+            break
+    if anchor is None:
+        raise BotError(f"decisions file {explicit or path}: outside the repository; its paths would name "
+                       "no file of it")
+    try:
+        record = load_decisions(path)
+    except DecisionsError as exc:
+        raise BotError(str(exc)) from None
+    record.path = anchor  # entries are relative to the decisions file: the same place in the base's checkout
+    return record
+
+
 def _check_rel(path: str) -> str:
     norm = os.path.normpath(path.replace("\\", "/")) if path else "."
     if os.path.isabs(norm) or norm == ".." or norm.startswith("../"):
@@ -143,11 +175,16 @@ def propose(
     unsafe_fixes: bool | None = None,
     excludes: Sequence[str] = (),
     jobs: int = 1,
+    decisions: str | None = None,
 ) -> Outcome:
     """Propose kfix's fixes for ``paths`` (relative to the repository root) as one pull request.
 
     ``options``: use these rules and settings as they are; otherwise they come from ``config_path``
     or the base's own configuration file, overridden by profile/select/ignore/unsafe_fixes.
+    ``decisions``: a decisions file (``kfix review --decisions``) in the clone ``repo_dir`` (relative to its root,
+    or absolute), read as it is there; its entries answer for the base's files at the same place. Without
+    it, the file the configuration names (``decisions:``; the base's own configuration, read from the base,
+    also when ``options`` are given) is honoured. Declined changes are not proposed; the body says how many.
     ``token`` authenticates ``git`` over https (the forge client has its own); None: no credentials
     are offered to git (ssh keys, a credential helper or a CI checkout's own setup apply).
     Raises BotError for git/forge/configuration failures; ValueError for bad arguments.
@@ -158,7 +195,7 @@ def propose(
     try:
         return _propose(repo_dir, [_check_rel(p) for p in paths] or ["."], options, forge, base, branch, remote,
                         labels, draft, dry_run, author, token, config_path, profile, select, ignore,
-                        unsafe_fixes, excludes, jobs, secrets)
+                        unsafe_fixes, excludes, jobs, secrets, decisions)
     except gitops.GitOpsError as exc:
         raise BotError(gitops.scrub(str(exc), secrets)) from None
     except ForgeError as exc:
@@ -166,7 +203,7 @@ def propose(
 
 
 def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draft, dry_run, author, token,
-             config_path, profile, select, ignore, unsafe_fixes, excludes, jobs, secrets) -> Outcome:
+             config_path, profile, select, ignore, unsafe_fixes, excludes, jobs, secrets, decisions) -> Outcome:
     from kfix.errors import ConfigError
 
     repo = gitops.open_repo(repo_dir)
@@ -219,8 +256,11 @@ def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draf
                         config = load_config(config_path) if config_path else _config_at(tree)
                         options = make_options(config, profile, select, ignore, unsafe_fixes)
                         excludes = tuple(excludes) + config.exclude
+                    else:  # the rules are given; a person's decisions still hold
+                        config = _config_at(tree) if decisions is None else Config()
                 except ConfigError as exc:
                     raise BotError(str(exc)) from None
+                record = _decisions(tree, repo.working_tree_dir or repo_dir, decisions, config)
                 real_tree = os.path.realpath(tree)
 
                 def rel(p: str) -> str:
@@ -228,7 +268,8 @@ def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draf
                                         real_tree)
                     return r.replace(os.sep, "/")
 
-                result = plan_paths([os.path.join(tree, p) for p in paths], options, tuple(excludes), jobs)
+                result = plan_paths([os.path.join(tree, p) for p in paths], options, tuple(excludes), jobs,
+                                    decisions=record)
                 out.result = result
                 out.errors = [f"{rel(e.error.path or e.path)}{f':{e.error.line}' if e.error.line else ''}: "
                               f"{e.error.message}" for e in result.errors]
@@ -250,12 +291,15 @@ def _propose(repo_dir, paths, options, forge, base, branch, remote, labels, draf
                 if not files:
                     remaining = sum(1 for r in result.findings() if r.status in ("unsafe", "report", "unfixable"))
                     extra = f" ({remaining} findings need a person; see 'kfix scan')" if remaining else ""
+                    if result.declined:
+                        extra += f" ({result.declined} declined in {rel(record.path)} left out)"
                     if pull is not None and pull.state == "open":
                         return finish(Status.NOTHING_TO_FIX,
                                       f"nothing left to fix on {base}{extra}; request #{pull.number} ({pull.url}) "
                                       "is no longer needed and can be closed.")
                     return finish(Status.NOTHING_TO_FIX, f"nothing to fix on {base}{extra}; no branch, no request.")
-                report = prbody.build_report(result.plans, result.findings(), rel)
+                report = prbody.build_report(result.plans, result.findings(), rel,
+                                             decisions=rel(record.path) if record is not None else None)
                 limit = forge.max_body_chars if forge is not None else None
                 out.title = prbody.title(report)
                 out.commit_message = prbody.commit_message(report)

@@ -67,6 +67,8 @@ class Report:
     exempt: int
     errors: list[str]
     rel: Callable[[str], str]
+    declined: int = 0  # changes left out because a person declined them (kfix.review's decisions file)
+    decisions: str | None = None  # that decisions file, relative to the repository
 
     @property
     def n_fixes(self) -> int:
@@ -75,8 +77,10 @@ class Report:
 
 # --- building the report ----------------------------------------------------------------------------
 
-def build_report(plans: Iterable[FilePlan], findings: Iterable[Reported], rel: Callable[[str], str] = str) -> Report:
-    """Summarise a run (``RunResult.plans`` and ``RunResult.findings()``); ``rel`` maps paths for display."""
+def build_report(plans: Iterable[FilePlan], findings: Iterable[Reported], rel: Callable[[str], str] = str,
+                 decisions: str | None = None) -> Report:
+    """Summarise a run (``RunResult.plans`` and ``RunResult.findings()``); ``rel`` maps paths for display;
+    ``decisions``: the decisions file the run honoured (as the body names it)."""
     plans = list(plans)
     resources: list[ResourceChange] = []
     files: list[str] = []
@@ -100,10 +104,10 @@ def build_report(plans: Iterable[FilePlan], findings: Iterable[Reported], rel: C
     for rep in findings:
         if rep.status in by_status:
             by_status[rep.status].append(rep)
-        elif rep.status == "exempt":
+        elif rep.status == "exempt" and not rep.note.startswith("declined "):  # not a declined change's
             exempt += 1
     return Report(files, resources, fixes, by_status["unsafe"], by_status["report"], by_status["unfixable"],
-                  exempt, errors, rel)
+                  exempt, errors, rel, sum(p.declined for p in plans), decisions)
 
 
 def _resource_changes(plan: FilePlan, file: str) -> list[ResourceChange]:
@@ -351,6 +355,12 @@ def _render(report: Report, base: str | None, base_sha: str | None, detailed: bo
         add("")
         for err in report.errors if detailed else report.errors[:_MAX_ITEMS_COMPACT]:
             add(f"- {_code(err)}")
+        add("")
+    if report.declined:
+        where = f" in {_code(report.decisions)}" if report.decisions else ""
+        add(f"{_n(report.declined, 'change was', 'changes were')} left out because a person declined "
+            f"{'it' if report.declined == 1 else 'them'} in review (recorded{where}; `kfix review --decisions` "
+            "changes that).")
         add("")
     if report.exempt:
         add(f"{_n(report.exempt, 'finding was', 'findings were')} skipped because the resource opted out "
