@@ -162,7 +162,7 @@ def _plan_candidate(cand: Candidate) -> FilePlan:
         hit = cache.lookup(absolute, cand.path, key, lean)
         if hit is not None:
             return _answered(cand, hit, stamp, patch_note, state)
-    plan = _plan_safely(cand.path, raw, options, inventory)
+    plan = _plan_safely(cand.path, raw, options, inventory, lines=not lean)  # a lean run shows no finding's line
     plan.stamp = stamp
     if cache is not None:  # of the plan before the decisions: a file with declined changes is not cached
         entry = cache.entry_of(plan, key)
@@ -254,7 +254,8 @@ def write_plan(plan: FilePlan, roots: tuple[str, ...] | None = None) -> FilePlan
     return plan
 
 
-def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, docs: list | None = None) -> FilePlan:
+def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, docs: list | None = None,
+                 lines: bool = True) -> FilePlan:
     """``plan_text``, with an unexpected exception (a kfix bug) turned into this file's error.
 
     One file that trips a bug is reported (file:line, never a traceback) and left untouched; the run
@@ -265,7 +266,7 @@ def _plan_safely(path: str, raw: bytes, options: Options, inventory: Inventory, 
             from kfix.python.plan import plan_python  # libcst is loaded only for runs with Python files
 
             return plan_python(path, raw, options, inventory)
-        return plan_text(path, raw, options, inventory, docs)
+        return plan_text(path, raw, options, inventory, docs, lines)
     except RecursionError:  # nesting deep enough to exhaust the stack somewhere: the nesting refusal
         return FilePlan(path, error=too_deep(decode(raw).text).located(path))
     except Exception as exc:  # noqa: BLE001 - the safety net for bad input kfix does not expect

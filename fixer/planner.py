@@ -131,8 +131,11 @@ def finding_stub(rule: str, facet: str, fix: Fix, message: str) -> Finding:
 
 
 def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
-              docs: list[Document] | None = None) -> FilePlan:
-    """Plan one file. ``docs``: its documents when they were parsed already (by the inventory pass)."""
+              docs: list[Document] | None = None, lines: bool = True) -> FilePlan:
+    """Plan one file. ``docs``: its documents when they were parsed already (by the inventory pass).
+    ``lines=False``: a run that shows no findings (only its summary, or diffs): the findings of documents
+    that change get no line (0), which only a report shows; every other finding, and every change, has its
+    line (a file that needs no change keeps its findings in the cache, for a later report)."""
     plan = FilePlan(path)
     try:
         plan.source = decode(raw)
@@ -140,7 +143,7 @@ def plan_text(path: str, raw: bytes, options: Options, inventory: Inventory,
         if not text.strip():
             raise InputError("empty file", 1)
         try:
-            _plan_docs(plan, text, iter_documents(text) if docs is None else docs, options, inventory)
+            _plan_docs(plan, text, iter_documents(text) if docs is None else docs, options, inventory, lines)
         except InputError as exc:
             if "{{" in text and exc.message.startswith("invalid YAML"):
                 raise InputError("Helm template syntax ({{ }}) in a plain YAML file; point kfix at the chart "
@@ -166,7 +169,8 @@ def _documents_or_none(text: str) -> list[Document]:
         return []
 
 
-def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Options, inventory: Inventory) -> None:
+def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Options, inventory: Inventory,
+               lines: bool = True) -> None:
     """Plan one document at a time: once its splices and intended data are known, its nodes can go
     (``docs`` may be a generator), so memory follows the largest document rather than the file."""
     splices: list = []
@@ -190,9 +194,11 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
         plan.kubernetes = True
         first_change, first_finding = len(plan.changes), len(plan.findings)
         working = _Working(doc.data)
+        unplaced: list[tuple[Reported, tuple]] = []  # findings whose line is looked up once known to be needed
         for site in sites:
-            _run_rules(plan, doc, site, working, options, inventory)
+            _run_rules(plan, doc, site, working, options, inventory, unplaced)
         if len(plan.changes) == first_change:
+            _place(doc, unplaced)
             continue
         own = {doc.index: doc}
         findings = plan.findings[first_finding:]
@@ -200,6 +206,8 @@ def _plan_docs(plan: FilePlan, text: str, docs: Iterable[Document], options: Opt
         changes, edits = _editable_changes(changes, findings, text, own, working)
         del working
         plan.changes[first_change:] = changes
+        if lines or doc.index not in edits:
+            _place(doc, unplaced)
         if doc.index in edits:
             doc_splices, intended = edits[doc.index]
             expected[-1] = keep(intended) if keep else intended
@@ -299,8 +307,14 @@ def _exempt(doc: Document, site: PodSite) -> Any:
     return exempt_ids(annotations, labels)
 
 
+def _place(doc: Document, unplaced: list[tuple[Reported, tuple]]) -> None:
+    """Give these findings their lines (while the document's nodes are still there)."""
+    for rep, path in unplaced:
+        rep.line = _line_of(doc, path)
+
+
 def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, options: Options,
-               inventory: Inventory) -> None:
+               inventory: Inventory, unplaced: list[tuple[Reported, tuple]]) -> None:
     exempt = _exempt(doc, site)
     pod = Pod(working.data, site.path, site.meta_path, site.kind, site.name, site.namespace, options.profile,
               options.settings, inventory, options.unsafe_fixes)
@@ -316,8 +330,8 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, 
         for finding in findings:
             if options.overlay and not (finding.fix is Fix.UNSAFE and _overrides(working.data, finding.ops)):
                 continue  # a patch adds nothing: what it leaves out comes from its (hardened) base
-            line = _line_of(doc, finding.path)
-            rep = Reported(finding, plan.path, line, resource, "report")
+            rep = Reported(finding, plan.path, 0, resource, "report")
+            unplaced.append((rep, finding.path))
             plan.findings.append(rep)
             if not wants_fix(rep, exempt, options):
                 continue
@@ -336,7 +350,7 @@ def _run_rules(plan: FilePlan, doc: Document, site: PodSite, working: _Working, 
             if change is None:
                 cid = f"{doc.index}:{'.'.join(map(str, site.path))}:{finding.rule}:{key[2] or ''}"
                 change = changes[key] = Change(cid, finding.rule, finding.fix, doc.index, resource,
-                                               key[2], line, [], [])
+                                               key[2], _line_of(doc, finding.path), [], [])
             elif finding.fix is Fix.UNSAFE:
                 change.fix = Fix.UNSAFE
             change.ops.extend(finding.ops)
