@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 from yaml.nodes import MappingNode, SequenceNode
 
 from kfix.rules import Finding, Fix, Inventory, Pod, Rule, Settings
-from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.exemptions import exempt_ids_of, exempted_by
 from kfix.rules.valid_pod import ValidPod
 from kfix.rules.weak_values import patch_finding, weakening_fields
 
@@ -297,14 +297,7 @@ def _podless(plan: FilePlan, doc: Document, site: PodSite, state: str, options: 
 
 def _exempt(doc: Document, site: PodSite) -> Any:
     """The exemptions of a pod: its object's and its own annotations and labels."""
-    annotations: dict = {}
-    labels: dict = {}
-    for meta_path in (site.object_path + ("metadata",), site.meta_path):
-        for key, into in (("annotations", annotations), ("labels", labels)):
-            found = O.get(doc.data, meta_path + (key,))
-            if isinstance(found, dict):
-                into.update(found)
-    return exempt_ids(annotations, labels)
+    return exempt_ids_of(O.get(doc.data, path) for path in (site.object_path + ("metadata",), site.meta_path))
 
 
 def _place(doc: Document, unplaced: list[tuple[Reported, tuple]]) -> None:

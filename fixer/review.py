@@ -26,7 +26,7 @@ from kfix.files import PYTHON_SUFFIXES
 from kfix.diffs import BOLD, RESET, colorize, display_path, unified_diff
 from kfix.errors import ConfigError, EditUnsupported, InputError, VerificationError
 from kfix.yaml.loader import parse
-from kfix.planner import Change, FilePlan, Options, render_subset
+from kfix.planner import Change, FilePlan, Options, Reported, render_subset
 from kfix.api import write_file
 from kfix.fileio import NotWritten
 from kfix.yaml.source import SourceText, decode
@@ -56,6 +56,14 @@ _YES = {"yes", "y", "true", "accept", "accepted"}
 _NO = {"no", "n", "false", "reject", "rejected", "decline", "declined"}
 _HEADER = ("# kfix review decisions: 'no' = never propose this change again, 'yes' = apply it without "
            "asking.\n# Paths are relative to this file. Written by 'kfix review --decisions'; edit freely.\n")
+
+
+DECLINED = "declined"  # how the note of a finding whose change a decisions file left out begins
+
+
+def is_declined(rep: Reported) -> bool:
+    """Whether ``rep`` is exempt because a person declined its change (not because of an annotation)."""
+    return rep.status == "exempt" and rep.note.startswith(DECLINED + " ")
 
 
 class Decisions:
@@ -153,9 +161,9 @@ class Decisions:
         left: dict[str, tuple[str, str]] = {}  # change id -> (status, note) of its findings
         for c in plan.changes:
             if self.answer(plan, c) is False:
-                left[c.id] = ("exempt", "declined in review" + where)
+                left[c.id] = ("exempt", DECLINED + " in review" + where)
             elif c.link in gone:
-                left[c.id] = ("exempt", f"declined together with {c.link}: {gone[c.link]}{where}")
+                left[c.id] = ("exempt", f"{DECLINED} together with {c.link}: {gone[c.link]}{where}")
             elif c.requires in gone:
                 left[c.id] = ("unfixable", f"needs {c.requires}, which is left out: {gone[c.requires]}{where}")
         if not left:

@@ -41,6 +41,21 @@ def kubeaudit_ids(labels: dict) -> set[str]:
     return out
 
 
+def exempt_ids_of(metadatas) -> frozenset[str]:
+    """``exempt_ids`` of the annotations and labels of several metadata mappings together (a workload
+    object's and its pod template's); a mapping that is not a dict, or a field that is not, adds nothing."""
+    annotations: dict = {}
+    labels: dict = {}
+    for meta in metadatas:
+        if not isinstance(meta, dict):
+            continue
+        for key, into in (("annotations", annotations), ("labels", labels)):
+            found = meta.get(key)
+            if isinstance(found, dict):
+                into.update(found)
+    return exempt_ids(annotations, labels)
+
+
 def exempt_ids(annotations: dict, labels: dict | None = None) -> frozenset[str]:
     """Every rule or check id the annotations (and kubeaudit's labels) exempt, as "tool:id" ("kfix:all",
     "polaris:*", "kubeaudit:allow-privileged", "kubeaudit:web/allow-run-as-root", ...)."""

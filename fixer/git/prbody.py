@@ -21,6 +21,7 @@ from kfix import __version__
 from kfix.errors import InputError
 from kfix.git.forges import truncate_body
 from kfix.planner import Change, FilePlan, Reported
+from kfix.review import is_declined
 
 __all__ = ["Row", "ResourceChange", "Report", "build_report", "title", "commit_message", "body", "MARKER"]
 
@@ -104,7 +105,7 @@ def build_report(plans: Iterable[FilePlan], findings: Iterable[Reported], rel: C
     for rep in findings:
         if rep.status in by_status:
             by_status[rep.status].append(rep)
-        elif rep.status == "exempt" and not rep.note.startswith("declined "):  # not a declined change's
+        elif rep.status == "exempt" and not is_declined(rep):  # opted out, not declined in review
             exempt += 1
     return Report(files, resources, fixes, by_status["unsafe"], by_status["report"], by_status["unfixable"],
                   exempt, errors, rel, sum(p.declined for p in plans), decisions)

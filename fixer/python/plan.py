@@ -17,7 +17,7 @@ from typing import Any
 import libcst as cst
 
 from kfix.rules import Finding, Fix, Inventory, Pod
-from kfix.rules.exemptions import exempt_ids, exempted_by
+from kfix.rules.exemptions import exempt_ids_of, exempted_by
 
 from kfix import ops as O
 from kfix.errors import EditUnsupported, InputError, VerificationError
@@ -176,14 +176,7 @@ def _run_rules(plan: FilePlan, source: Source, index: int, site: PodSite, option
 
 def _exemptions(site: PodSite) -> frozenset[str]:
     """What the annotations (and kubeaudit's labels) of the workload object and its pod template exempt."""
-    annotations: dict = {}
-    labels: dict = {}
-    for meta in (site.object_metadata, site.metadata):
-        for key, into in (("annotations", annotations), ("labels", labels)):
-            found = meta.get(key)
-            if isinstance(found, dict):
-                into.update(found)
-    return exempt_ids(annotations, labels)
+    return exempt_ids_of((site.object_metadata, site.metadata))
 
 
 def _unreadable_pod(plan: FilePlan, source: Source, value: Unknown, options: Options) -> None:
