@@ -58,6 +58,25 @@ _HEADER = ("# kfix review decisions: 'no' = never propose this change again, 'ye
            "asking.\n# Paths are relative to this file. Written by 'kfix review --decisions'; edit freely.\n")
 
 
+def decisions_file(explicit: str | None, configured: str | None, name: str = "--decisions",
+                   folder: str = "") -> str | None:
+    """The decisions file a run honours: the one given (relative to ``folder``; it must be a file:
+    DecisionsError, naming it as ``name``, otherwise), else the configured one while it exists (review
+    creates it), else None."""
+    if explicit:
+        path = os.path.join(folder, explicit)
+        if os.path.isdir(path):
+            raise DecisionsError(f"{name} {explicit}: a folder, not a decisions file")
+        if not os.path.isfile(path):
+            raise DecisionsError(f"{name} {explicit}: no such file")
+        return path
+    if configured is None or not os.path.exists(configured):
+        return None
+    if os.path.isdir(configured):
+        raise DecisionsError(f"decisions: {configured}: a folder, not a decisions file")
+    return configured
+
+
 DECLINED = "declined"  # how the note of a finding whose change a decisions file left out begins
 
 

@@ -159,16 +159,20 @@ def register(app: typer.Typer) -> None:
         repo_paths = _repo_paths(paths, root)
         options = None
         excludes = tuple(split_list(exclude))
-        if decisions is not None and not os.path.isfile(decisions):
-            fail(f"--decisions {decisions}: no such file")
+        configured = None
         if config is not None:
             from kfix.config import decisions_path
 
             run = Run(profile, select, ignore, unsafe_fixes, config, exclude, jobs, quiet, no_color)
             options, excludes = run.options, run.excludes
             configured = decisions_path(run.config)
-            if decisions is None and configured is not None and os.path.isfile(configured):
-                decisions = configured
+        if decisions is not None or configured is not None:
+            from kfix.review import DecisionsError, decisions_file
+
+            try:
+                decisions = decisions_file(decisions, configured)
+            except DecisionsError as exc:
+                fail(str(exc))
         if decisions is not None:
             decisions = os.path.abspath(decisions)
         try:

@@ -96,22 +96,16 @@ class Run:
         """The decisions file given (``--decisions``: it must exist and be readable) or configured
         (``decisions:``; one that does not exist yet is no decisions), as ``kfix.review.Decisions``."""
         from kfix.config import decisions_path
-        from kfix.review import DecisionsError, load_decisions
+        from kfix.review import DecisionsError, decisions_file, load_decisions
 
-        path = explicit or decisions_path(cfg)
-        if path is None:
-            return None
-        if not os.path.exists(path):
-            if explicit:
-                fail(f"--decisions {explicit}: no such file")
-            return None
-        if explicit and os.path.isdir(path):
-            fail(f"--decisions {explicit}: a folder, not a decisions file")
-        try:  # as findings' notes name it: relative to the working folder when under it
-            shown = os.path.relpath(path)
-        except ValueError:  # another drive
-            shown = os.pardir
         try:
+            path = decisions_file(explicit, decisions_path(cfg))
+            if path is None:
+                return None
+            try:  # as findings' notes name it: relative to the working folder when under it
+                shown = os.path.relpath(path)
+            except ValueError:  # another drive
+                shown = os.pardir
             return load_decisions(path if shown.startswith(os.pardir) else shown)
         except DecisionsError as exc:
             fail(one_line(exc))

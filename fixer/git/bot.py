@@ -120,14 +120,13 @@ def _decisions(tree: str, root: str, explicit: str | None, config: Config):
     """The decisions the bot honours (``kfix.review.Decisions``), or None: ``explicit`` (a file in the clone at
     ``root``; it must exist), else the one ``config`` names (none yet: no decisions). A file in the clone, not
     in the base's checkout ``tree``, is read where it is and answers for the files at the same place in ``tree``."""
-    from kfix.review import DecisionsError, load_decisions
+    from kfix.review import DecisionsError, decisions_file, load_decisions
 
-    path = os.path.join(root, explicit) if explicit else decisions_path(config)
+    try:
+        path = decisions_file(explicit, decisions_path(config), "decisions file", root)
+    except DecisionsError as exc:
+        raise BotError(str(exc)) from None
     if path is None:
-        return None
-    if not os.path.isfile(path):
-        if explicit:
-            raise BotError(f"decisions file {explicit}: no such file")
         return None
     real = os.path.realpath(path)
     anchor = None
