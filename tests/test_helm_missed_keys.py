@@ -32,6 +32,9 @@ needs_helm = pytest.mark.skipif(not R.available(), reason="helm-python-sdk is no
 
 
 def edited(chart: str, tmp_path: Path, render: bool | None = None) -> tuple[Path, list]:
+    """The chart planned and written (``render`` None: with Helm's render, skipped without the SDK)."""
+    if render is None and not R.available():
+        pytest.skip("helm-python-sdk is not installed")
     copy = tmp_path / chart
     shutil.copytree(CHARTS / chart, copy)
     plans = plan_chart(copy, OPTIONS, render=render)
@@ -67,8 +70,6 @@ def assert_not_weakened(before: dict, after: dict) -> None:
 
 @pytest.mark.parametrize("render", [None, False])
 def test_grafana_writable_tmp_through_extra_empty_dir_mounts(tmp_path, render):
-    if render is None and not R.available():
-        pytest.skip("helm-python-sdk is not installed")
     _copy, plans = edited("grafana", tmp_path, render)
     assert ops_of(plans, "helm:containerSecurityContext:read-only-root-filesystem") == [
         "Set containerSecurityContext.readOnlyRootFilesystem True",
@@ -95,8 +96,6 @@ def test_grafana_rendered_container_gets_an_empty_dir_at_tmp(tmp_path):
 
 @pytest.mark.parametrize("render", [None, False])
 def test_jenkins_config_reload_resources_through_its_helper(tmp_path, render):
-    if render is None and not R.available():
-        pytest.skip("helm-python-sdk is not installed")
     copy, plans = edited("jenkins", tmp_path, render)
     change = next(c for p in plans for c in p.changes if c.id == "helm:controller.sidecars.configAutoReload."
                                                                   "resources:resources")
@@ -127,8 +126,6 @@ def test_jenkins_rendered_config_reload_containers_get_resources(tmp_path):
 
 @pytest.mark.parametrize("render", [None, False])
 def test_filebeat_seccomp_profile_on_the_container(tmp_path, render):
-    if render is None and not R.available():
-        pytest.skip("helm-python-sdk is not installed")
     _copy, plans = edited("filebeat", tmp_path, render)
     assert ops_of(plans, "helm:daemonset.securityContext:seccomp-runtime-default") == [
         "Set daemonset.securityContext.seccompProfile {'type': 'RuntimeDefault'}"]
